@@ -1,2 +1,6 @@
-/** Image collections (class folders, IDX, CIFAR) to Parquet shards, and shards back to DL4J DataSets. */
+/**
+ * Image collections (class folders, IDX, CIFAR) to sharded Parquet datasets with a versioned manifest
+ * ({@link io.sparsetrain.dataprep.PrepCommand}, {@link io.sparsetrain.dataprep.PrepJob}), and shards back to
+ * DL4J DataSets on the executors or locally ({@link io.sparsetrain.dataprep.ParquetDataSets}).
+ */
 package io.sparsetrain.dataprep;

@@ -1,6 +1,7 @@
 package io.sparsetrain.jobs;
 
-
+import io.sparsetrain.dataprep.PrepCommand;
+import io.sparsetrain.jobs.train.TrainCommand;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "sparsetrain", mixinStandardHelpOptions = true, version = "sparsetrain 0.1.0",
     description = "Sparse CNN training on Spark: data preparation, training, sparsification, evaluation.",
-    subcommands = {SmokeJob.class})
+    subcommands = {PrepCommand.class, TrainCommand.class, SmokeJob.class})
 public final class Main implements Callable<Integer> {
 
   @Override

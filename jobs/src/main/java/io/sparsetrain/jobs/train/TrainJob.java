@@ -1,0 +1,382 @@
+package io.sparsetrain.jobs.train;
+
+import io.sparsetrain.dataprep.BatchOptions;
+import io.sparsetrain.dataprep.DataPrepException;
+import io.sparsetrain.dataprep.Manifest;
+import io.sparsetrain.dataprep.ParquetDataSets;
+import io.sparsetrain.jobs.train.checkpoint.CheckpointStore;
+import io.sparsetrain.jobs.train.checkpoint.TrainState;
+import io.sparsetrain.jobs.train.config.TrainConfig;
+import io.sparsetrain.jobs.train.model.GraphPrunableModel;
+import io.sparsetrain.jobs.train.model.ModelFactory;
+import io.sparsetrain.jobs.train.model.PrunableModel;
+import io.sparsetrain.jobs.train.pruning.DriverPruningControl;
+import io.sparsetrain.jobs.train.report.EpochRecord;
+import io.sparsetrain.jobs.train.report.TrainReport;
+import io.sparsetrain.jobs.train.spark.DistributedTrainer;
+import io.sparsetrain.jobs.train.spark.Dl4jParameterAveragingTrainer;
+import io.sparsetrain.prune.MaskChecksum;
+import io.sparsetrain.prune.MaskSet;
+import io.sparsetrain.prune.schedule.CubicSparsitySchedule;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.dataset.DataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One training run on a SparkSession: reads the prepared shards, trains with parameter averaging behind
+ * {@link DistributedTrainer}, lets {@link DriverPruningControl} recompute/freeze masks after every averaging
+ * round, evaluates top-1/top-5 on the executors each epoch, checkpoints, and writes the report.
+ *
+ * <p>Rounds: each epoch the cached minibatches (one DataSet = batch-size-per-worker images) are put in a
+ * seeded random order (seed, epoch) and cut into chunks of workers x averaging-frequency minibatches; one chunk
+ * is one averaging round = one schedule step. The order depends only on the seed and the epoch, so a resumed run
+ * sees exactly the rounds an uninterrupted run sees.
+ */
+public final class TrainJob {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainJob.class);
+
+  private TrainJob() {}
+
+  /** What a run produced. */
+  public record Result(List<EpochRecord> epochs, TrainState state, MaskSet masks, String outputDir) {}
+
+  /**
+   * Runs (or with {@code resume} continues) a training run.
+   *
+   * @param progress receives one line per averaging round and per epoch
+   * @throws TrainException naming the cause (missing dataset, unreachable storage, existing checkpoints, ...)
+   */
+  public static Result run(SparkSession spark, TrainConfig c, boolean resume, Consumer<String> progress) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Configuration hconf = spark.sparkContext().hadoopConfiguration();
+    Map<String, String> saved = new HashMap<>();
+    for (Map.Entry<String, String> e : c.hadoop().entrySet()) {
+      saved.put(e.getKey(), hconf.get(e.getKey()));
+      hconf.set(e.getKey(), e.getValue());
+    }
+    try {
+      return runInternal(spark, jsc, hconf, c, resume, progress);
+    } finally {
+      for (Map.Entry<String, String> e : saved.entrySet()) {
+        if (e.getValue() == null) {
+          hconf.unset(e.getKey());
+        } else {
+          hconf.set(e.getKey(), e.getValue());
+        }
+      }
+      jsc.setJobDescription(null);
+    }
+  }
+
+  /** Reads the dataset manifest, with an error that names the key and the cause. */
+  static Manifest readManifest(TrainConfig c, Configuration hconf) {
+    try {
+      Manifest m = Manifest.read(c.dataPath(), hconf);
+      for (String split : List.of(c.trainSplit(), c.testSplit())) {
+        if (m.splits.get(split) == null || m.shardPaths(split).isEmpty()) {
+          throw new TrainException("train.data.path=" + c.dataPath() + " has no split '" + split + "' (it has "
+              + m.splits.keySet() + "); set train.data.train-split / train.data.test-split");
+        }
+      }
+      if (!m.image.isFixed()) {
+        throw new TrainException("train.data.path=" + c.dataPath() + " has images of varying size; prep it with "
+            + "--resize or --center-crop");
+      }
+      return m;
+    } catch (DataPrepException e) {
+      throw new TrainException("train.data.path=" + redact(c.dataPath()) + ": " + describeStorage(e), e);
+    } catch (RuntimeException e) {
+      if (e instanceof TrainException) {
+        throw e;
+      }
+      throw new TrainException("train.data.path=" + redact(c.dataPath()) + ": " + describeStorage(e), e);
+    }
+  }
+
+  /** Makes sure the output directory can be written (fails fast on an unreachable s3a endpoint). */
+  static void checkOutput(TrainConfig c, Configuration hconf) {
+    Path out = new Path(c.outputDir());
+    try {
+      FileSystem fs = out.getFileSystem(hconf);
+      fs.mkdirs(out);
+      Path probe = new Path(out, "_write-probe");
+      fs.create(probe, true).close();
+      fs.delete(probe, false);
+    } catch (IOException | RuntimeException e) {
+      throw new TrainException("train.output.dir=" + redact(c.outputDir()) + " is not writable: "
+          + describeStorage(e), e);
+    }
+  }
+
+  /** The root cause of a storage failure in one line, saying when an endpoint could not be reached. */
+  static String describeStorage(Throwable e) {
+    Throwable root = e;
+    StringBuilder chain = new StringBuilder(String.valueOf(e.getMessage()));
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String all = chain.toString() + " " + root;
+    boolean unreachable = root instanceof java.net.ConnectException || root instanceof java.net.UnknownHostException
+        || root instanceof java.net.SocketTimeoutException || all.contains("Unable to execute HTTP request")
+        || all.contains("Connection refused") || all.contains("connect timed out");
+    String msg = e.getMessage();
+    if (unreachable) {
+      return "storage endpoint unreachable (" + root.getClass().getSimpleName() + ": " + root.getMessage()
+          + "); check fs.s3a.endpoint and the network. " + msg;
+    }
+    return msg + (root != e ? " (cause: " + root.getClass().getSimpleName() + ": " + root.getMessage() + ")" : "");
+  }
+
+  static String redact(String path) {
+    return path.replaceAll("^([a-zA-Z0-9]+://)[^/@]*@", "$1***@");
+  }
+
+  private static Result runInternal(SparkSession spark, JavaSparkContext jsc, Configuration hconf, TrainConfig c,
+      boolean resume, Consumer<String> progress) {
+    long t0 = System.nanoTime();
+    // ---- preflight: everything that can fail cheaply, before any Spark work
+    Manifest manifest = readManifest(c, hconf);
+    checkOutput(c, hconf);
+    CheckpointStore store = new CheckpointStore(c.outputDir(), hconf);
+    Optional<String> latest = store.latest();
+    if (!resume && latest.isPresent()) {
+      throw new TrainException("train.output.dir=" + redact(c.outputDir()) + " already holds checkpoint "
+          + latest.get() + ": pass --resume to continue it, or choose another train.output.dir");
+    }
+    int channels = manifest.image.channels;
+    int height = manifest.image.height;
+    int width = manifest.image.width;
+    int numClasses = manifest.numClasses;
+    int workers = c.workers() > 0 ? c.workers() : jsc.defaultParallelism();
+
+    // ---- data: training minibatches cached once, indexed for the per-epoch order
+    BatchOptions trainOpts = BatchOptions.builder().batchSize(c.batchSizePerWorker())
+        .normalization("none".equals(c.normalization()) ? BatchOptions.Normalization.NONE
+            : BatchOptions.Normalization.UNIT)
+        .randomCrop(c.randomCropPadding()).horizontalFlip(c.horizontalFlip()).seed(c.seed()).build();
+    BatchOptions testOpts = BatchOptions.builder().batchSize(c.evalBatchSize())
+        .normalization(trainOpts.normalization()).seed(c.seed()).build();
+    jsc.setJobDescription("train " + c.name() + ": read and cache the '" + c.trainSplit() + "' shards");
+    JavaPairRDD<DataSet, Long> indexed = ParquetDataSets.dataSets(spark, c.dataPath(), c.trainSplit(), trainOpts)
+        .zipWithIndex();
+    StorageLevel level = "NONE".equals(c.storageLevel()) ? null : StorageLevel.fromString(c.storageLevel());
+    if (level != null) {
+      indexed.persist(level);
+    }
+    List<Integer> batchSizes = indexed.map(t -> t._1().numExamples()).collect();
+    int numBatches = batchSizes.size();
+    if (numBatches == 0) {
+      throw new TrainException("train.data.path=" + c.dataPath() + ": split '" + c.trainSplit() + "' is empty");
+    }
+    JavaRDD<DataSet> test = ParquetDataSets.dataSets(spark, c.dataPath(), c.testSplit(), testOpts);
+    if (level != null) {
+      test.persist(level);
+    }
+    int batchesPerRound = workers * c.averagingFrequency();
+    int roundsPerEpoch = (numBatches + batchesPerRound - 1) / batchesPerRound;
+
+    // ---- model, state
+    TrainState state;
+    PrunableModel model;
+    if (resume && latest.isPresent()) {
+      CheckpointStore.Checkpoint cp = store.load(latest.get());
+      state = cp.state();
+      if (state.roundsPerEpoch != roundsPerEpoch) {
+        throw new TrainException("cannot resume " + latest.get() + ": it was written with " + state.roundsPerEpoch
+            + " rounds per epoch, this layout gives " + roundsPerEpoch + " (workers=" + workers
+            + ", averaging-frequency=" + c.averagingFrequency() + ", batch-size-per-worker=" + c.batchSizePerWorker()
+            + ", " + numBatches + " minibatches); resume with the same data and cluster settings");
+      }
+      model = new GraphPrunableModel(cp.network(), cp.masks(), state.frozen);
+      progress.accept(String.format(Locale.ROOT, "resuming from %s: epoch %d, round %d, step %d, masks %s%s",
+          latest.get(), state.epoch + 1, state.roundInEpoch, state.step, state.maskChecksum,
+          state.frozen ? " (frozen)" : ""));
+    } else {
+      if (resume) {
+        progress.accept("no checkpoint under " + store.root() + ": starting from scratch");
+      }
+      state = new TrainState();
+      state.name = c.name();
+      state.seed = c.seed();
+      state.roundsPerEpoch = roundsPerEpoch;
+      model = new GraphPrunableModel(ModelFactory.create(c, channels, height, width, numClasses, hconf));
+    }
+    DriverPruningControl control = new DriverPruningControl(c, roundsPerEpoch);
+    CubicSparsitySchedule schedule = control.schedule();
+    progress.accept(String.format(Locale.ROOT, "train %s: %d minibatches of %d, %d workers, %d rounds/epoch "
+            + "(%d examples/round), %d epochs, pattern %s, target %.3f, era steps [%d, %d]", c.name(), numBatches,
+        c.batchSizePerWorker(), workers, roundsPerEpoch, workers * c.batchSizePerWorker() * c.averagingFrequency(),
+        c.epochs(), c.pattern().configName(), c.finalSparsity(), schedule.startStep(), schedule.endStep()));
+
+    String exportDir = new Path(new Path(c.outputDir(), "work"), "dl4j-export").toString();
+    DistributedTrainer trainer = new Dl4jParameterAveragingTrainer(jsc, model.graph(),
+        new Dl4jParameterAveragingTrainer.Settings(workers, c.batchSizePerWorker(), c.averagingFrequency(),
+            c.workerPrefetchBatches(), c.repartition(), c.trainingApproach(), exportDir, c.seed()));
+    List<EpochRecord> history = new ArrayList<>(state.history);
+    double elapsedBefore = state.elapsedSeconds;
+    long totalRounds = (long) roundsPerEpoch * c.epochs();
+    long roundsThisRun = 0;
+    try {
+      for (int epoch = state.epoch; epoch < c.epochs(); epoch++) {
+        double lr = c.learningRateAt(epoch);
+        model.graph().setLearningRate(lr);
+        int[] position = epochOrder(numBatches, c.seed(), epoch);
+        long[] roundImages = new long[roundsPerEpoch];
+        for (int b = 0; b < numBatches; b++) {
+          roundImages[position[b] / batchesPerRound] += batchSizes.get(b);
+        }
+        Broadcast<int[]> pos = jsc.broadcast(position);
+        double lossSum = 0;
+        int lossRounds = 0;
+        long epochImages = 0;
+        double epochSeconds = 0;
+        long epochStart = System.nanoTime();
+        int firstRound = epoch == state.epoch ? state.roundInEpoch : 0;
+        for (int r = firstRound; r < roundsPerEpoch; r++) {
+          long step = state.step;
+          final int lo = r * batchesPerRound;
+          final int hi = Math.min(lo + batchesPerRound, numBatches);
+          JavaRDD<DataSet> chunk = indexed.filter(t -> {
+            int p = pos.value()[(int) (long) t._2()];
+            return p >= lo && p < hi;
+          }).keys();
+          String phase = phase(schedule, step, c);
+          jsc.setJobDescription(String.format(Locale.ROOT, "train %s: epoch %d/%d, averaging round %d/%d "
+                  + "(step %d, %s, sparsity %.3f)", c.name(), epoch + 1, c.epochs(), r + 1, roundsPerEpoch, step,
+              phase, control.globalSparsity(model)));
+          long rs = System.nanoTime();
+          double loss = trainer.fitRound(chunk, c.pruningEnabled() && model.masks().size() > 0
+              ? control.workerMasks(model, step) : null);
+          double seconds = (System.nanoTime() - rs) / 1e9;
+          if (trainer.network() != model.graph()) {
+            model = new GraphPrunableModel(trainer.network(), model.masks(), model.isFrozen());
+          }
+          DriverPruningControl.RoundOutcome out = control.afterRound(model, step);
+          state.step = step + 1;
+          state.scheduledSparsity = out.scheduledSparsity();
+          state.frozen = model.isFrozen();
+          lossSum += loss;
+          lossRounds++;
+          epochImages += roundImages[r];
+          epochSeconds += seconds;
+          roundsThisRun++;
+          double elapsed = elapsedBefore + (System.nanoTime() - t0) / 1e9;
+          long doneRounds = (long) epoch * roundsPerEpoch + r + 1;
+          double eta = (System.nanoTime() - t0) / 1e9 / roundsThisRun * (totalRounds - doneRounds);
+          progress.accept(String.format(Locale.ROOT, "epoch %d/%d step %d round %d/%d loss %.4f sparsity %.4f "
+                  + "(target %.4f) %.1f images/s elapsed %s eta %s%s", epoch + 1, c.epochs(), state.step, r + 1,
+              roundsPerEpoch, loss, out.achievedSparsity(), out.scheduledSparsity(), roundImages[r] / seconds,
+              hms(elapsed), hms(eta), out.frozeNow() ? " FROZEN masks " + MaskChecksum.hex(model.masks().checksum())
+                  : ""));
+          if (out.frozeNow()) {
+            boolean lastRound = r + 1 == roundsPerEpoch;
+            state.epoch = lastRound ? epoch + 1 : epoch;
+            state.roundInEpoch = lastRound ? 0 : r + 1;
+            state.elapsedSeconds = elapsed;
+            state.reason = "freeze";
+            state.history = new ArrayList<>(history);
+            store.save(CheckpointStore.freezeName(state.step), model.graph(), model.masks(), state);
+          }
+        }
+        pos.destroy();
+        jsc.setJobDescription("train " + c.name() + ": evaluate epoch " + (epoch + 1) + " on the '" + c.testSplit()
+            + "' split (top-1/top-5 on the executors)");
+        DistributedTrainer.Accuracy acc = trainer.evaluate(test, numClasses, 5, c.evalBatchSize());
+        EpochRecord rec = new EpochRecord();
+        rec.epoch = epoch;
+        rec.step = state.step;
+        rec.phase = phase(schedule, state.step - 1, c);
+        rec.trainLoss = lossRounds > 0 ? lossSum / lossRounds : Double.NaN;
+        rec.testTop1 = acc.top1();
+        rec.testTop5 = acc.topN();
+        rec.scheduledSparsity = control.scheduledSparsity(state.step - 1);
+        rec.achievedSparsity = control.globalSparsity(model);
+        rec.images = epochImages;
+        rec.imagesPerSecond = epochSeconds > 0 ? epochImages / epochSeconds : 0;
+        rec.seconds = (System.nanoTime() - epochStart) / 1e9;
+        rec.learningRate = lr;
+        rec.layerSparsity = DriverPruningControl.layerSparsity(model);
+        history.add(rec);
+        double elapsed = elapsedBefore + (System.nanoTime() - t0) / 1e9;
+        long doneRounds = (long) (epoch + 1) * roundsPerEpoch;
+        double eta = roundsThisRun == 0 ? 0 : (System.nanoTime() - t0) / 1e9 / roundsThisRun * (totalRounds - doneRounds);
+        progress.accept(String.format(Locale.ROOT, "epoch %d/%d done: step %d loss %.4f top-1 %.4f top-5 %.4f "
+                + "sparsity %.4f (target %.4f) %s %.1f images/s elapsed %s eta %s", epoch + 1, c.epochs(), rec.step,
+            rec.trainLoss, rec.testTop1, rec.testTop5, rec.achievedSparsity, rec.scheduledSparsity, rec.phase,
+            rec.imagesPerSecond, hms(elapsed), hms(eta)));
+        state.epoch = epoch + 1;
+        state.roundInEpoch = 0;
+        state.elapsedSeconds = elapsed;
+        state.reason = "epoch-end";
+        state.history = new ArrayList<>(history);
+        if ((epoch + 1) % c.checkpointEveryEpochs() == 0 || epoch + 1 == c.epochs()) {
+          jsc.setJobDescription("train " + c.name() + ": checkpoint epoch " + (epoch + 1));
+          store.save(CheckpointStore.epochName(epoch), model.graph(), model.masks(), state);
+        }
+      }
+      double elapsed = elapsedBefore + (System.nanoTime() - t0) / 1e9;
+      TrainReport.write(c.outputDir(), hconf, c.name(), c.asMap(), history, elapsed);
+      progress.accept("train " + c.name() + ": done, report " + new Path(c.outputDir(), TrainReport.HTML));
+      return new Result(history, state, model.masks(), c.outputDir());
+    } finally {
+      trainer.close();
+      indexed.unpersist(false);
+      test.unpersist(false);
+    }
+  }
+
+  /** dense | pruning | frozen: the phase of schedule step {@code step}. */
+  static String phase(CubicSparsitySchedule s, long step, TrainConfig c) {
+    if (!c.pruningEnabled() || step < 0 || s.isDense(step)) {
+      return "dense";
+    }
+    return s.isFrozen(step) ? "frozen" : "pruning";
+  }
+
+  /** position[b] = place of minibatch b in the epoch's order (seeded Fisher-Yates on (seed, epoch)). */
+  static int[] epochOrder(int numBatches, long seed, int epoch) {
+    int[] order = new int[numBatches];
+    for (int i = 0; i < numBatches; i++) {
+      order[i] = i;
+    }
+    Random rnd = new Random(seed * 1_000_003L + epoch);
+    for (int i = numBatches - 1; i > 0; i--) {
+      int j = rnd.nextInt(i + 1);
+      int t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+    int[] position = new int[numBatches];
+    for (int p = 0; p < numBatches; p++) {
+      position[order[p]] = p;
+    }
+    return position;
+  }
+
+  static String hms(double seconds) {
+    if (!Double.isFinite(seconds) || seconds < 0) {
+      return "--:--:--";
+    }
+    long s = Math.round(seconds);
+    return String.format(Locale.ROOT, "%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  }
+}

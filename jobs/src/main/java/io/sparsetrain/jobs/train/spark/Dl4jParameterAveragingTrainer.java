@@ -1,0 +1,143 @@
+package io.sparsetrain.jobs.train.spark;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.api.RepartitionStrategy;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.DataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link DistributedTrainer} on DL4J Spark's synchronous parameter averaging ({@link SparkComputationGraph} +
+ * {@link ParameterAveragingTrainingMaster}). Each {@link #fitRound} is one {@code fit} on a chunk sized to exactly one
+ * DL4J "split" (workers x batchSizePerWorker x averagingFrequency examples), so DL4J averages once per call and
+ * the driver gets its hook after every averaging round. Updater (optimizer) state is averaged too.
+ *
+ * <p>The worker listener that enforces masks is set before every round: DL4J serializes listeners into each
+ * round's worker closure, so the workers always see the masks of the current step.
+ */
+public final class Dl4jParameterAveragingTrainer implements DistributedTrainer {
+  private static final Logger LOG = LoggerFactory.getLogger(Dl4jParameterAveragingTrainer.class);
+
+  /** Settings of the DL4J training master. */
+  public record Settings(int workers, int batchSizePerWorker, int averagingFrequency, int workerPrefetchBatches,
+      String repartition, String trainingApproach, String exportDirectory, long seed) {
+    public Settings {
+      if (workers < 1) {
+        throw new IllegalArgumentException("workers must be >= 1, got " + workers);
+      }
+      if (batchSizePerWorker < 1 || averagingFrequency < 1 || workerPrefetchBatches < 0) {
+        throw new IllegalArgumentException("batchSizePerWorker and averagingFrequency must be >= 1 and "
+            + "workerPrefetchBatches >= 0, got " + batchSizePerWorker + ", " + averagingFrequency + ", "
+            + workerPrefetchBatches);
+      }
+      Objects.requireNonNull(exportDirectory, "exportDirectory");
+    }
+  }
+
+  private final JavaSparkContext sc;
+  private final Settings settings;
+  private final SparkComputationGraph spark;
+
+  public Dl4jParameterAveragingTrainer(JavaSparkContext sc, ComputationGraph network, Settings settings) {
+    this.sc = sc;
+    this.settings = settings;
+    ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(settings.workers(),
+        settings.batchSizePerWorker())
+        .batchSizePerWorker(settings.batchSizePerWorker())
+        .averagingFrequency(settings.averagingFrequency())
+        .workerPrefetchNumBatches(settings.workerPrefetchBatches())
+        .saveUpdater(true)
+        .repartionData(repartition(settings.repartition()))
+        .repartitionStrategy(RepartitionStrategy.Balanced)
+        // we cache the training data ourselves; DL4J would persist every round's chunk and never unpersist it
+        .storageLevel(null)
+        .rddTrainingApproach("export".equals(settings.trainingApproach())
+            ? RDDTrainingApproach.Export : RDDTrainingApproach.Direct)
+        // its default is under the system temp dir (hadoop-<user>/dl4j) and is never cleaned up
+        .exportDirectory(settings.exportDirectory())
+        .rngSeed(settings.seed())
+        .collectTrainingStats(false)
+        .build();
+    this.spark = new SparkComputationGraph(sc, network, master);
+  }
+
+  static Repartition repartition(String s) {
+    switch (s) {
+      case "never":
+        return Repartition.Never;
+      case "num-partitions-workers-differs":
+        return Repartition.NumPartitionsWorkersDiffers;
+      default:
+        return Repartition.Always;
+    }
+  }
+
+  @Override
+  public double fitRound(JavaRDD<DataSet> chunk, WorkerMasks masks) {
+    List<TrainingListener> listeners = new ArrayList<>();
+    if (masks != null && !masks.isEmpty()) {
+      listeners.add(new MaskEnforcingWorkerListener(masks));
+    }
+    spark.setListeners(listeners);
+    spark.fit(chunk);
+    return spark.getScore();
+  }
+
+  @Override
+  public ComputationGraph network() {
+    return spark.getNetwork();
+  }
+
+  @Override
+  public void setNetwork(ComputationGraph network) {
+    spark.setNetwork(network);
+  }
+
+  @Override
+  public Accuracy evaluate(JavaRDD<DataSet> test, int numClasses, int topN, int evalBatchSize) {
+    List<String> labels = new ArrayList<>();
+    for (int i = 0; i < numClasses; i++) {
+      labels.add(Integer.toString(i));
+    }
+    spark.setListeners(new ArrayList<>());
+    Evaluation e = spark.doEvaluation(test, evalBatchSize, new Evaluation(labels, Math.min(topN, numClasses)))[0];
+    return new Accuracy(e.accuracy(), e.topNAccuracy(), Math.min(topN, numClasses), e.getNumRowCounter());
+  }
+
+  @Override
+  public int workers() {
+    return settings.workers();
+  }
+
+  @Override
+  public int examplesPerRound() {
+    return settings.workers() * settings.batchSizePerWorker() * settings.averagingFrequency();
+  }
+
+  @Override
+  public void close() {
+    Path p = new Path(settings.exportDirectory());
+    try {
+      FileSystem fs = p.getFileSystem(sc.hadoopConfiguration());
+      if (fs.exists(p)) {
+        fs.delete(p, true);
+      }
+    } catch (IOException e) {
+      LOG.warn("could not delete DL4J export directory {}: {}", p, e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * Distributed training behind our own small interface ({@link io.sparsetrain.jobs.train.spark.DistributedTrainer}),
+ * so that DL4J's deprecated Spark module (DL4J issue 9168) can be replaced without touching the pruning code.
+ */
+package io.sparsetrain.jobs.train.spark;
