@@ -21,7 +21,7 @@ import org.apache.hadoop.fs.Path;
 /**
  * {@code manifest.json} of a prepared dataset, versioned ({@link #FORMAT_VERSION}). It is written last, after
  * every shard, so a dataset without it is unfinished and {@link #read} refuses it. Shard paths are relative to
- * the dataset directory. See README-schema.md for an example.
+ * the dataset directory. See docs/data-prep.md for an example.
  */
 @JsonPropertyOrder({"formatVersion", "kind", "createdBy", "createdAt", "runId", "inputFormat", "payload", "layout",
     "image", "numClasses", "classes", "classIndexFile", "splits", "options"})

@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code prep}: converts an image collection (class folders, IDX, CIFAR) into a Parquet dataset with one
- * directory of shards per split, a class index and a manifest (see README-schema.md). Options are validated
+ * directory of shards per split, a class index and a manifest (see docs/data-prep.md). Options are validated
  * before Spark starts; progress lines and a final manifest summary go to stdout; errors name the option, file
  * or record and the reason, and give exit code 1 (2 for usage errors, picocli's convention).
  */

@@ -5,7 +5,7 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * The Parquet schema of every shard (see README-schema.md). Rows of a shard are sorted by {@link #RANK}.
+ * The Parquet schema of every shard (see docs/data-prep.md). Rows of a shard are sorted by {@link #RANK}.
  *
  * <pre>
  * rank        INT64   position in the split's seeded shuffle; shard = rank mod shards
