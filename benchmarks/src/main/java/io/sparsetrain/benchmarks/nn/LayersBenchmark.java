@@ -1,0 +1,268 @@
+package io.sparsetrain.benchmarks.nn;
+
+import io.sparsetrain.kernels.KernelProvider;
+import io.sparsetrain.kernels.KernelThreads;
+import io.sparsetrain.nn.MaskedNetwork;
+import io.sparsetrain.nn.models.ImageShape;
+import io.sparsetrain.nn.models.LayerKind;
+import io.sparsetrain.nn.models.ModelSpec;
+import io.sparsetrain.nn.models.ResNets;
+import io.sparsetrain.prune.MaskSet;
+import io.sparsetrain.prune.PrunableLayer;
+import io.sparsetrain.prune.nm.NmMagnitudePruner;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Side-by-side throughput of ResNet-20 (1x28x28, 10 classes) on stock DL4J layers, on our sparse
+ * layers computing densely, and on our layers with frozen 2:4 masks (every sparse layer but the stem,
+ * as the pruning controller does): training images/s (Nesterovs, batch {@code --batch}) and
+ * inference images/s at batch 1 and 32; and, for comparison, 2:4 training with the weight gradient
+ * computed densely and masked (system property {@code sparsetrain.nn.nmDenseWeightGradient}). Prints
+ * a table with ratios and, for our modes, a simple sampling profile of where the training step
+ * spends its time (by layer class).
+ *
+ * <p>Not a JMH benchmark: whole-network steps of 0.1-2 s each, timed for {@code --seconds} after
+ * warm-up. Usage: {@code LayersBenchmark [--batch 64] [--seconds 10] [--skip-stock]}.
+ */
+public final class LayersBenchmark {
+
+    private static final ImageShape INPUT = ImageShape.of(1, 28, 28);
+    private static final int CLASSES = 10;
+    /** io.sparsetrain.nn.layers.ConvCompute.NM_DENSE_WEIGHT_GRADIENT_PROPERTY. */
+    private static final String NM_DENSE_DW = "sparsetrain.nn.nmDenseWeightGradient";
+
+    public static void main(String[] args) throws Exception {
+        int batch = 64;
+        double seconds = 10;
+        boolean skipStock = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
+                case "--seconds" -> seconds = Double.parseDouble(args[++i]);
+                case "--skip-stock" -> skipStock = true;
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + "; usage: LayersBenchmark [--batch 64] [--seconds 10] [--skip-stock]");
+            }
+        }
+        System.out.printf(Locale.ROOT, "# LayersBenchmark %s%n# ResNet-20 %s, %d classes, train batch %d, %.0f s per measurement%n",
+                LocalDateTime.now(), INPUT, CLASSES, batch, seconds);
+        System.out.printf(Locale.ROOT, "# kernels=%s vectorized=%s kernel threads=%d, cores=%d, OMP_NUM_THREADS=%s, OPENBLAS_CORETYPE=%s, java %s%n",
+                KernelProvider.get().name(), KernelProvider.isVectorized(), KernelThreads.shared().threads(),
+                Runtime.getRuntime().availableProcessors(), System.getenv("OMP_NUM_THREADS"), System.getenv("OPENBLAS_CORETYPE"),
+                System.getProperty("java.version"));
+
+        System.out.println("# load average at start (1/5/15 min, 2 cores shared with other jobs): " + loadAverage());
+        List<Result> results = new ArrayList<>();
+        if (!skipStock) {
+            results.add(run("stock DL4J", model(LayerKind.STOCK, false), batch, seconds, false));
+        }
+        results.add(run("ours dense", model(LayerKind.SPARSE, false), batch, seconds, true));
+        results.add(run("ours 2:4 frozen", model(LayerKind.SPARSE, true), batch, seconds, true));
+        // the same, with the N:M layers' weight gradient computed densely and masked (training only)
+        System.setProperty(NM_DENSE_DW, "true");
+        try {
+            Result r = run("2:4, dense dW", model(LayerKind.SPARSE, true), batch, seconds, false);
+            results.add(r);
+        } finally {
+            System.clearProperty(NM_DENSE_DW);
+        }
+
+        Result stock = results.stream().filter(r -> r.name.startsWith("stock")).findFirst().orElse(null);
+        Result dense = results.stream().filter(r -> r.name.equals("ours dense")).findFirst().orElseThrow();
+        System.out.println();
+        System.out.printf(Locale.ROOT, "%-16s %12s %12s %12s | %22s | %22s%n", "mode", "train img/s", "infer b=1", "infer b=32",
+                "vs stock (tr/b1/b32)", "vs ours dense (tr/b1/b32)");
+        for (Result r : results) {
+            System.out.printf(Locale.ROOT, "%-16s %12.1f %12s %12s | %22s | %22s%n", r.name, r.train, num(r.infer1), num(r.infer32),
+                    stock == null ? "-" : ratios(r, stock), ratios(r, dense));
+        }
+        System.out.println();
+        System.out.println("# load average at end: " + loadAverage());
+        System.out.println("# targets: ours dense >= 5x stock (training); 2:4 frozen >= 1.5x ours dense");
+        for (Result r : results) {
+            if (r.profile != null) {
+                System.out.println("# training-step profile, " + r.name + " (share of main-thread samples by layer class):");
+                r.profile.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(12)
+                        .forEach(e -> System.out.printf(Locale.ROOT, "#   %-40s %5.1f%%%n", e.getKey(), 100.0 * e.getValue() / r.samples));
+            }
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] f = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    private static String ratios(Result r, Result base) {
+        return ratio(r.train, base.train) + " / " + ratio(r.infer1, base.infer1) + " / " + ratio(r.infer32, base.infer32);
+    }
+
+    private static String ratio(double a, double b) {
+        return Double.isNaN(a) || Double.isNaN(b) ? "-" : String.format(Locale.ROOT, "%.2fx", a / b);
+    }
+
+    private static String num(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    private static ComputationGraph model(LayerKind kind, boolean twoFour) {
+        ModelSpec spec = ModelSpec.builder().input(INPUT).numClasses(CLASSES).layers(kind).build();
+        ComputationGraph g = ResNets.init(ResNets.cifar(20, spec));
+        if (twoFour) {
+            MaskedNetwork mn = MaskedNetwork.of(g);
+            NmMagnitudePruner pruner = new NmMagnitudePruner(2, 4);
+            MaskSet.Builder b = MaskSet.builder();
+            for (PrunableLayer l : mn.prunableLayers()) {
+                if (!l.name().equals("stem")) {
+                    b.put(l.name(), pruner.makeMask(l));
+                }
+            }
+            mn.freeze(b.build());
+            System.out.println("# 2:4 compressed layers: " + mn.compressedLayers().size() + " of " + mn.sparseLayers().size()
+                    + ", mask checksum " + mn.maskChecksum());
+        }
+        return g;
+    }
+
+    private static final class Result {
+        final String name;
+        double train;
+        double infer1;
+        double infer32;
+        Map<String, Long> profile;
+        long samples;
+
+        Result(String name) {
+            this.name = name;
+        }
+    }
+
+    private static Result run(String name, ComputationGraph g, int batch, double seconds, boolean profile) throws Exception {
+        Result r = new Result(name);
+        DataSet ds = data(batch, 1);
+        // training
+        int warm = 4; // DL4J sizes its workspaces in the first iterations; JIT warm-up for ours
+        for (int i = 0; i < warm; i++) {
+            g.fit(ds);
+        }
+        Sampler sampler = profile ? new Sampler(Thread.currentThread()) : null;
+        long t0 = System.nanoTime();
+        int steps = 0;
+        while (steps < 5 || System.nanoTime() - t0 < seconds * 1e9) {
+            g.fit(ds);
+            steps++;
+        }
+        double el = (System.nanoTime() - t0) / 1e9;
+        if (sampler != null) {
+            sampler.stop();
+            r.profile = sampler.counts;
+            r.samples = sampler.total;
+        }
+        r.train = steps * batch / el;
+        System.out.printf(Locale.ROOT, "%-16s train: %d steps of %d in %.1f s -> %.1f img/s (score %.3f)%n", name, steps, batch, el, r.train, g.score());
+        if (!name.startsWith("2:4, dense dW")) {
+            r.infer1 = infer(g, 1, seconds / 2, name);
+            r.infer32 = infer(g, 32, seconds / 2, name);
+        } else {
+            r.infer1 = Double.NaN; // inference does not compute weight gradients
+            r.infer32 = Double.NaN;
+        }
+        return r;
+    }
+
+    private static double infer(ComputationGraph g, int batch, double seconds, String name) {
+        INDArray x = data(batch, 2).getFeatures();
+        for (int i = 0; i < 3; i++) {
+            g.outputSingle(x);
+        }
+        long t0 = System.nanoTime();
+        int n = 0;
+        while (n < 3 || System.nanoTime() - t0 < seconds * 1e9) {
+            g.outputSingle(x);
+            n++;
+        }
+        double el = (System.nanoTime() - t0) / 1e9;
+        double ips = n * batch / el;
+        System.out.printf(Locale.ROOT, "%-16s infer b=%d: %d batches in %.1f s -> %.1f img/s%n", name, batch, n, el, ips);
+        return ips;
+    }
+
+    private static DataSet data(int batch, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, INPUT.channels(), INPUT.height(), INPUT.width());
+        INDArray y = Nd4j.zeros(DataType.FLOAT, batch, CLASSES);
+        for (int i = 0; i < batch; i++) {
+            y.putScalar(i, i % CLASSES, 1f);
+        }
+        return new DataSet(x, y);
+    }
+
+    /** Samples a thread's stack every 2 ms and attributes each sample to the innermost layer/vertex/updater frame. */
+    private static final class Sampler {
+        final Map<String, Long> counts = new HashMap<>();
+        long total;
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final Thread thread;
+
+        Sampler(Thread target) {
+            thread = new Thread(() -> {
+                while (running.get()) {
+                    StackTraceElement[] st = target.getStackTrace();
+                    String bucket = classify(st);
+                    synchronized (counts) {
+                        counts.merge(bucket, 1L, Long::sum);
+                        total++;
+                    }
+                    try {
+                        Thread.sleep(2);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "profile-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        static String classify(StackTraceElement[] st) {
+            for (StackTraceElement e : st) {
+                String c = e.getClassName();
+                if (c.startsWith("io.sparsetrain.nn.layers.") || c.startsWith("org.deeplearning4j.nn.layers.")
+                        || c.startsWith("org.deeplearning4j.nn.graph.vertex.impl.") || c.startsWith("org.deeplearning4j.nn.updater.")) {
+                    String simple = c.substring(c.lastIndexOf('.') + 1);
+                    int dollar = simple.indexOf('$');
+                    simple = dollar > 0 ? simple.substring(0, dollar) : simple;
+                    boolean back = false;
+                    for (StackTraceElement f : st) {
+                        if (f.getMethodName().startsWith("backprop") || f.getMethodName().equals("calcBackpropGradients")) {
+                            back = true;
+                            break;
+                        }
+                    }
+                    return simple + (c.contains(".updater.") ? "" : back ? " backward" : " forward");
+                }
+            }
+            return "other (graph plumbing, data, listeners)";
+        }
+
+        void stop() throws InterruptedException {
+            running.set(false);
+            thread.join();
+        }
+    }
+}

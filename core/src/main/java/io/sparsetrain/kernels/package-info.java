@@ -1,0 +1,91 @@
+/**
+ * The N:M sparse-kernel engine: a compressed N:M weight format and float32 kernels (dense and
+ * N:M GEMM, their gradients, conv2d and fully connected layers on top), pure Java with the
+ * incubating Vector API. No ND4J, DL4J or Spark here.
+ *
+ * <h2>Entry points</h2>
+ * <ul>
+ *   <li>{@link io.sparsetrain.kernels.NmMatrix}: W [rows, K] compressed N:M (built from dense W and
+ *       a 0/1 mask, {@code toDense()}, versioned {@code writeTo}/{@code readFrom},
+ *       {@code withValues} to refresh the values after a training step without re-validating the mask).</li>
+ *   <li>{@link io.sparsetrain.kernels.GemmKernels}: the products; {@link io.sparsetrain.kernels.KernelProvider#get()}
+ *       returns the Vector API implementation ({@code vector.VectorGemm}) or, with a logged warning
+ *       when {@code jdk.incubator.vector} is absent, {@link io.sparsetrain.kernels.ScalarGemm}
+ *       (the plain-loop reference every fast kernel is tested against).</li>
+ *   <li>{@link io.sparsetrain.kernels.Conv2dKernels} (NCHW, stride, padding, dilation, via im2col;
+ *       forward, input gradient, weight gradient at kept positions only) with
+ *       {@link io.sparsetrain.kernels.Conv2dShape}, and {@link io.sparsetrain.kernels.DenseLayerKernels}.</li>
+ *   <li>{@link io.sparsetrain.kernels.KernelThreads}: the fixed pool; {@code -Dsparsetrain.kernel.threads=N}
+ *       or {@link io.sparsetrain.kernels.KernelThreads#setShared(int)}; default all cores.</li>
+ * </ul>
+ * Conventions: row-major float arrays, W [rows, K], X [K, cols], Y [rows, cols]; a conv weight
+ * [Cout, Cin, kh, kw] is W [Cout, Cin*kh*kw] and its im2col columns are batch * Ho * Wo.
+ * Outputs are overwritten. The N:M weight gradient is returned per slot (like
+ * {@code NmMatrix.values()}); {@code NmMatrix.scatterSlots} expands it to dense dW with zeros at
+ * pruned positions.
+ *
+ * <h2>Format</h2>
+ * N:M with 1 &lt;= N &lt; M &lt;= 8 (1:4, 2:4, 2:8, 4:8, ...) along K, K padded to a multiple of M (the
+ * padded positions are never kept). Per group: N float slots plus N in-group indices of
+ * ceil(log2 M) bits, bit-packed (2:4: 2 floats + 4 bits per group, i.e. 4.5 bytes for 4 weights
+ * instead of 16). A group may keep <em>fewer</em> than N (e.g. after a method that drops whole
+ * groups): spare slots hold 0 and repeat the previous index; an empty group is encoded as a
+ * descending index pair (an empty 1:M group reads back as keeping index 0 with value 0).
+ * Masks keeping more than N in a group are rejected naming row and group. Serialization: magic
+ * "NMMX", version 1, N, M, rows, K, values, metadata; unknown versions fail with a clear message.
+ *
+ * <h2>Kernel design (Vector API, 512-bit on the target Zen 5)</h2>
+ * <b>Why the obvious 2:4 kernel loses.</b> A dense register-blocked kernel (8 rows x 2 vectors,
+ * 16 accumulators) loads each X vector once for 8 FMAs. In N:M, every output row needs different
+ * X rows, so an X vector loaded for one row cannot be reused by the next; selecting among loaded
+ * registers by a runtime index is impossible without shuffles (JDK 17 has no cheap two-source
+ * permute). The kernel therefore gathers from memory, one load per FMA, and everything else is
+ * organised to make that load cheap:
+ * <ol>
+ *   <li><b>Compression-time layout</b> ({@link io.sparsetrain.kernels.NmLayout}, built once per mask):
+ *       the real slots as CSR (K position + value per entry, padding slots dropped), block
+ *       pointers per 64-position reduction block, and the transposed CSR for W^T (input gradient),
+ *       padded so that groups of 4 consecutive output rows have equal entry counts per block.
+ *       Index decoding in the inner loop is one int load and one multiply.</li>
+ *   <li><b>Packed X panels</b>: per reduction block, 64 rows x 128 columns of X (8 vectors, 32 KiB)
+ *       are copied into an L1-resident slab, zero-padded past the last column (no tail masks in
+ *       the inner loop). Narrower panels (4, 2, 1 vectors) cover the remaining columns so 49 or 196
+ *       columns do not pay for a 128-wide panel. conv2d writes this layout directly from im2col
+ *       ({@link io.sparsetrain.kernels.PackedProducts}) instead of packing twice.</li>
+ *   <li><b>Register blocking</b>: 2 output rows x 8 vectors (16 accumulators; 4 x 4 for narrow
+ *       panels) advance in lock step through their entries: per entry one broadcast of the weight
+ *       and 8 FMAs with memory operands on the slab row. Generated code
+ *       ({@code core/src/main/scripts/gen_nm_gather.py}) so the accumulators are named locals.
+ *       C2 merges the 8 bounds checks of one entry into 2.</li>
+ *   <li><b>Alignment</b>: unaligned 512-bit loads cost ~1.5x here and the gather is load-bound.
+ *       Java aligns arrays to 8 bytes only, so the slab lives in a per-thread G1 humongous array
+ *       (never moved, region-aligned) at the offset that puts the data on a 64-byte boundary.
+ *       Measured: 2:4 forward 95-130 instead of 60-96 dense-equivalent GFLOP/s on one core.</li>
+ *   <li><b>Gradients</b>: the input gradient W^T dY uses the same gather kernel on the padded
+ *       transposed CSR. The weight gradient is computed dense (dY X^T, our dense kernel) and the
+ *       kept entries gathered: the sampled product (one dot product per kept entry,
+ *       {@code VectorGemm.nmBackwardWeightSddmm}) measured 0.3-0.8x of dense, because each entry
+ *       needs its own lane reduction and X stream.</li>
+ *   <li><b>Dense kernel</b>: 8 x 2-vector tile, B packed 128 x 32 per slab (also aligned), A read
+ *       with strides so A^T and B^T need no transposed copies.</li>
+ *   <li><b>Threads</b>: {@link io.sparsetrain.kernels.KernelThreads}, a fixed pool; work is split
+ *       into column panels x row chunks (rows split only when there are fewer than 2 panels per
+ *       thread), handed out dynamically; each task packs its own slabs into its thread's workspace.</li>
+ * </ol>
+ *
+ * <h2>Measured (JMH, benchmarks/run-kernels.sh; AMD EPYC Zen 5 VM, 2 cores, shared with other builds)</h2>
+ * Dense-equivalent GFLOP/s (2 rows K cols per product), medians, one thread; full tables with
+ * 2 threads, ND4J and DL4J in {@code benchmarks/results/kernels-*.txt}. On this VM the
+ * register-only FMA peak measured ~116 GFLOP/s per core (not the 265 of an idle Zen 5 core), so
+ * compare ratios rather than absolute figures.
+ * <pre>
+ * RESULTS_TABLE
+ * </pre>
+ * The 2:4 pattern's limit is 2x; the gather kernel spends one L1 load per FMA (plus per-entry index
+ * and broadcast loads) where the dense kernel spends 1/8, so on a load-bound core it lands at
+ * ~1.3-1.6x. 1:4 halves the entries again. Wide-column shapes gain most; 49 columns (7x7 maps at
+ * batch 1) gain least because a 64-wide panel is 23% padding for both kernels and per-row overheads
+ * weigh more. Run the JVM with {@code --add-modules=jdk.incubator.vector}; the first calls of a
+ * shape run interpreted until C2 compiles the kernels (about 1-2 s).
+ */
+package io.sparsetrain.kernels;

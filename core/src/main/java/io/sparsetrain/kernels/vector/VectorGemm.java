@@ -1,0 +1,686 @@
+package io.sparsetrain.kernels.vector;
+
+import io.sparsetrain.kernels.GemmKernels;
+import io.sparsetrain.kernels.KernelThreads;
+import io.sparsetrain.kernels.NmLayout;
+import io.sparsetrain.kernels.NmMatrix;
+import io.sparsetrain.kernels.PackedProducts;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API kernels (see the package documentation of {@code io.sparsetrain.kernels} for the
+ * design and measured figures). Loaded only reflectively by
+ * {@link io.sparsetrain.kernels.KernelProvider}, so that a JVM without {@code jdk.incubator.vector}
+ * falls back to the scalar kernels.
+ *
+ * <p>All products work on <em>column panels</em>: the right-hand operand (X, dY) is copied, one
+ * reduction block at a time, into an aligned slab of panel rows ({@link #PD} columns for the dense
+ * kernel, up to {@link #VMAX} vectors for N:M), zero-padded, so that the inner loops have no
+ * column tail and no masks and the slab stays in L1; partial results accumulate in a per-task
+ * panel of the workspace. Tasks are (column panel, row chunk) pairs on the {@link KernelThreads}
+ * pool.
+ */
+public final class VectorGemm implements GemmKernels, PackedProducts {
+
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Lanes per vector (16 with AVX-512). */
+    static final int L = S.length();
+    /** Dense panel width: 2 vectors. */
+    static final int PD = 2 * L;
+    /** Dense register tile height (rows); the tile is MR x 2 vectors = 16 accumulators. */
+    static final int MR = 8;
+    /** Dense reduction block: a KD x PD slab (16 KiB with AVX-512) stays in L1. */
+    static final int KD = 128;
+    /** N:M reduction block (inner rows per packed slab; 64 x 8 vectors = 32 KiB). */
+    static final int KB = 64;
+    /** Widest N:M panel in vectors. */
+    static final int VMAX = 8;
+    /** Reduction block (K positions) of the weight-gradient product. */
+    static final int KB_W = 32;
+    /** Column block of the weight-gradient product: 16 vectors (a KB_W x CB_W slab of X is 32 KiB). */
+    static final int CB_W = 16 * L;
+    /** Most output rows per weight-gradient task. */
+    static final int RB_W = 64;
+
+    /** Other per-thread scratch arrays (the dense dW of the weight gradient). */
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
+    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
+
+    private final KernelThreads fixedThreads;
+
+    /** Kernels on {@code threads}, or on the (resizable) shared pool when null. */
+    public VectorGemm(KernelThreads threads) {
+        this.fixedThreads = threads;
+    }
+
+    private KernelThreads threads() {
+        return fixedThreads != null ? fixedThreads : KernelThreads.shared();
+    }
+
+    @Override
+    public String name() {
+        return "vector" + S.vectorBitSize() + "x" + threads().threads();
+    }
+
+    /**
+     * A per-thread work array for the packed slab and the accumulator panel, with both starting on
+     * a 64-byte boundary: a 512-bit load that straddles two cache lines costs about 1.5x here, and
+     * the gather kernel is load-bound. The JVM does not align arrays beyond 8 bytes, but G1 places
+     * a humongous array (>= half a heap region) at the start of a region and never moves it, so
+     * the data is aligned at a fixed offset past the array header. With other collectors or very
+     * large regions the kernels are just as correct, only slower.
+     */
+    static final class Workspace {
+        /** Floats from the array start to the first 64-byte boundary of the data. */
+        static final int ALIGN = alignOffset();
+        static final int FLOATS = Math.max(1 << 20, humongousFloats());
+
+        final float[] data = new float[FLOATS];
+        private float[] spill;
+
+        /** Offset of the slab (size slabFloats) and, after it, of the accumulators (accFloats). */
+        int slab() {
+            return ALIGN;
+        }
+
+        /** The array holding the accumulators: {@link #data} if they fit after the slab. */
+        float[] acc(int slabFloats, int accFloats) {
+            if (ALIGN + roundUp(slabFloats) + accFloats <= FLOATS) {
+                return data;
+            }
+            if (spill == null || spill.length < accFloats) {
+                spill = new float[accFloats];
+            }
+            return spill;
+        }
+
+        int accOffset(int slabFloats, int accFloats) {
+            return ALIGN + roundUp(slabFloats) + accFloats <= FLOATS ? ALIGN + roundUp(slabFloats) : 0;
+        }
+
+        static int roundUp(int floats) {
+            return (floats + 15) & ~15;
+        }
+
+        private static int alignOffset() {
+            int base = 16; // array header with compressed class pointers
+            try {
+                base = Class.forName("sun.misc.Unsafe").getField("ARRAY_FLOAT_BASE_OFFSET").getInt(null);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                // keep the default
+            }
+            return ((64 - base % 64) % 64) / Float.BYTES;
+        }
+
+        private static int humongousFloats() {
+            try {
+                Object bean = java.lang.management.ManagementFactory.class.getMethod("getPlatformMXBean", Class.class)
+                        .invoke(null, Class.forName("com.sun.management.HotSpotDiagnosticMXBean"));
+                Object option = bean.getClass().getMethod("getVMOption", String.class).invoke(bean, "G1HeapRegionSize");
+                String value = (String) option.getClass().getMethod("getValue").invoke(option);
+                long region = Long.parseLong(value);
+                return (int) Math.min(1 << 24, region / 2 / Float.BYTES + 64);
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                return 1 << 20;
+            }
+        }
+    }
+
+    static float[] buffer(int which, int size) {
+        float[][] b = BUFFERS.get();
+        if (b[which] == null || b[which].length < size) {
+            b[which] = new float[Math.max(size, b[which] == null ? 0 : b[which].length * 5 / 4)];
+        }
+        return b[which];
+    }
+
+    /**
+     * Copies rows [k0, k1), columns [c0, c0 + pw) of x [*, cols] into xp [k1 - k0, pw] at xpOff,
+     * zero-padding past cols.
+     */
+    static void packSlab(float[] x, int cols, int k0, int k1, int c0, int pw, float[] xp, int xpOff) {
+        int w = Math.min(pw, cols - c0);
+        for (int k = k0; k < k1; k++) {
+            int d = xpOff + (k - k0) * pw;
+            System.arraycopy(x, k * cols + c0, xp, d, w);
+            if (w < pw) {
+                Arrays.fill(xp, d + w, d + pw, 0f);
+            }
+        }
+    }
+
+    /** Copies ybuf [o1 - o0, pw] into rows [o0, o1), columns [c0, c0 + pw) of y [*, cols]. */
+    static void unpackPanel(float[] ybuf, int yoff, int pw, int o0, int o1, float[] y, int cols, int c0) {
+        int w = Math.min(pw, cols - c0);
+        for (int o = o0; o < o1; o++) {
+            System.arraycopy(ybuf, yoff + (o - o0) * pw, y, o * cols + c0, w);
+        }
+    }
+
+    /** Rows per task so that panels x row-chunks gives every thread about two tasks. */
+    static int rowChunk(int nOut, int panels, int threads, int align) {
+        if (threads == 1 || panels >= 2 * threads) {
+            return nOut;
+        }
+        int chunks = (2 * threads + panels - 1) / panels;
+        int rows = Math.max(32, (nOut + chunks - 1) / chunks);
+        rows = (rows + align - 1) / align * align;
+        return Math.min(rows, nOut);
+    }
+
+    // ---------------------------------------------------------------- dense
+
+    @Override
+    public void gemm(float[] a, float[] b, float[] c, int m, int k, int n) {
+        GemmKernels.checkGemm(a, b, c, m, k, n);
+        dense(a, k, 1, b, false, m, k, n, (cbuf, cOff, r0, r1, c0) -> unpackPanel(cbuf, cOff, PD, r0, r1, c, n, c0));
+    }
+
+    @Override
+    public void gemmTransA(float[] a, float[] b, float[] c, int m, int k, int n) {
+        GemmKernels.checkGemm(a, b, c, m, k, n);
+        dense(a, 1, m, b, false, m, k, n, (cbuf, cOff, r0, r1, c0) -> unpackPanel(cbuf, cOff, PD, r0, r1, c, n, c0));
+    }
+
+    @Override
+    public void gemmTransB(float[] a, float[] b, float[] c, int m, int k, int n) {
+        GemmKernels.checkGemm(a, b, c, m, k, n);
+        dense(a, k, 1, b, true, m, k, n, (cbuf, cOff, r0, r1, c0) -> unpackPanel(cbuf, cOff, PD, r0, r1, c, n, c0));
+    }
+
+    /**
+     * C [m, n] = A * B where A(r, q) = a[r * rs + q * qs] and B(q, j) = b[q * n + j], or
+     * b[j * k + q] when {@code bTransposed}. B is packed slab by slab (KD x PD, L1-resident);
+     * the transposes cost nothing extra because packing copies anyway.
+     */
+    /** Receives a finished accumulator panel: rows [r0, r1), columns [c0, c0 + PD). */
+    interface PanelSink {
+        void accept(float[] cbuf, int cOff, int r0, int r1, int c0);
+    }
+
+    private void dense(float[] a, int rs, int qs, float[] b, boolean bTransposed, int m, int k, int n, PanelSink sink) {
+        int panels = (n + PD - 1) / PD;
+        KernelThreads t = threads();
+        int chunk = rowChunk(m, panels, t.threads(), MR);
+        int chunks = (m + chunk - 1) / chunk;
+        t.parallelFor(panels * chunks, task -> {
+            int p = task / chunks;
+            int r0 = (task % chunks) * chunk;
+            int r1 = Math.min(m, r0 + chunk);
+            Workspace ws = WORKSPACE.get();
+            float[] bp = ws.data;
+            int bOff = ws.slab();
+            int accFloats = (r1 - r0) * PD;
+            float[] cbuf = ws.acc(KD * PD, accFloats);
+            int cOff = ws.accOffset(KD * PD, accFloats);
+            Arrays.fill(cbuf, cOff, cOff + accFloats, 0f);
+            for (int kb0 = 0; kb0 < k; kb0 += KD) {
+                int kb1 = Math.min(k, kb0 + KD);
+                if (bTransposed) {
+                    packSlabTransposed(b, k, n, kb0, kb1, p * PD, PD, bp, bOff);
+                } else {
+                    packSlab(b, n, kb0, kb1, p * PD, PD, bp, bOff);
+                }
+                denseSlab(a, rs, qs, kb0, kb1, r0, r1, bp, bOff, cbuf, cOff);
+            }
+            sink.accept(cbuf, cOff, r0, r1, p * PD);
+        });
+    }
+
+    /** Like {@link #packSlab} for B stored transposed: B(q, j) = bt[j * k + q]. */
+    static void packSlabTransposed(float[] bt, int k, int n, int k0, int k1, int c0, int pw, float[] xp, int xpOff) {
+        int w = Math.min(pw, n - c0);
+        if (w < pw) {
+            Arrays.fill(xp, xpOff, xpOff + (k1 - k0) * pw, 0f);
+        }
+        for (int j = 0; j < w; j++) {
+            int src = (c0 + j) * k;
+            for (int q = k0; q < k1; q++) {
+                xp[xpOff + (q - k0) * pw + j] = bt[src + q];
+            }
+        }
+    }
+
+    /** cbuf [r1 - r0, PD] += A[r0:r1, kb0:kb1] * slab; register tile MR rows x 2 vectors. */
+    static void denseSlab(float[] a, int rs, int qs, int kb0, int kb1, int r0, int r1, float[] bp, int bOff,
+                          float[] cbuf, int cOff) {
+        int r = r0;
+        for (; r + MR <= r1; r += MR) {
+            int co = cOff + (r - r0) * PD;
+            FloatVector c00 = FloatVector.fromArray(S, cbuf, co);
+            FloatVector c01 = FloatVector.fromArray(S, cbuf, co + L);
+            FloatVector c10 = FloatVector.fromArray(S, cbuf, co + PD);
+            FloatVector c11 = FloatVector.fromArray(S, cbuf, co + PD + L);
+            FloatVector c20 = FloatVector.fromArray(S, cbuf, co + 2 * PD);
+            FloatVector c21 = FloatVector.fromArray(S, cbuf, co + 2 * PD + L);
+            FloatVector c30 = FloatVector.fromArray(S, cbuf, co + 3 * PD);
+            FloatVector c31 = FloatVector.fromArray(S, cbuf, co + 3 * PD + L);
+            FloatVector c40 = FloatVector.fromArray(S, cbuf, co + 4 * PD);
+            FloatVector c41 = FloatVector.fromArray(S, cbuf, co + 4 * PD + L);
+            FloatVector c50 = FloatVector.fromArray(S, cbuf, co + 5 * PD);
+            FloatVector c51 = FloatVector.fromArray(S, cbuf, co + 5 * PD + L);
+            FloatVector c60 = FloatVector.fromArray(S, cbuf, co + 6 * PD);
+            FloatVector c61 = FloatVector.fromArray(S, cbuf, co + 6 * PD + L);
+            FloatVector c70 = FloatVector.fromArray(S, cbuf, co + 7 * PD);
+            FloatVector c71 = FloatVector.fromArray(S, cbuf, co + 7 * PD + L);
+            int a0 = r * rs;
+            int a1 = a0 + rs;
+            int a2 = a1 + rs;
+            int a3 = a2 + rs;
+            int a4 = a3 + rs;
+            int a5 = a4 + rs;
+            int a6 = a5 + rs;
+            int a7 = a6 + rs;
+            for (int q = kb0; q < kb1; q++) {
+                int bo = bOff + (q - kb0) * PD;
+                int aq = q * qs;
+                FloatVector b0 = FloatVector.fromArray(S, bp, bo);
+                FloatVector b1 = FloatVector.fromArray(S, bp, bo + L);
+                FloatVector w = FloatVector.broadcast(S, a[a0 + aq]);
+                c00 = b0.fma(w, c00);
+                c01 = b1.fma(w, c01);
+                w = FloatVector.broadcast(S, a[a1 + aq]);
+                c10 = b0.fma(w, c10);
+                c11 = b1.fma(w, c11);
+                w = FloatVector.broadcast(S, a[a2 + aq]);
+                c20 = b0.fma(w, c20);
+                c21 = b1.fma(w, c21);
+                w = FloatVector.broadcast(S, a[a3 + aq]);
+                c30 = b0.fma(w, c30);
+                c31 = b1.fma(w, c31);
+                w = FloatVector.broadcast(S, a[a4 + aq]);
+                c40 = b0.fma(w, c40);
+                c41 = b1.fma(w, c41);
+                w = FloatVector.broadcast(S, a[a5 + aq]);
+                c50 = b0.fma(w, c50);
+                c51 = b1.fma(w, c51);
+                w = FloatVector.broadcast(S, a[a6 + aq]);
+                c60 = b0.fma(w, c60);
+                c61 = b1.fma(w, c61);
+                w = FloatVector.broadcast(S, a[a7 + aq]);
+                c70 = b0.fma(w, c70);
+                c71 = b1.fma(w, c71);
+            }
+            c00.intoArray(cbuf, co);
+            c01.intoArray(cbuf, co + L);
+            c10.intoArray(cbuf, co + PD);
+            c11.intoArray(cbuf, co + PD + L);
+            c20.intoArray(cbuf, co + 2 * PD);
+            c21.intoArray(cbuf, co + 2 * PD + L);
+            c30.intoArray(cbuf, co + 3 * PD);
+            c31.intoArray(cbuf, co + 3 * PD + L);
+            c40.intoArray(cbuf, co + 4 * PD);
+            c41.intoArray(cbuf, co + 4 * PD + L);
+            c50.intoArray(cbuf, co + 5 * PD);
+            c51.intoArray(cbuf, co + 5 * PD + L);
+            c60.intoArray(cbuf, co + 6 * PD);
+            c61.intoArray(cbuf, co + 6 * PD + L);
+            c70.intoArray(cbuf, co + 7 * PD);
+            c71.intoArray(cbuf, co + 7 * PD + L);
+        }
+        for (; r < r1; r++) { // row tail
+            int co = cOff + (r - r0) * PD;
+            FloatVector c0 = FloatVector.fromArray(S, cbuf, co);
+            FloatVector c1 = FloatVector.fromArray(S, cbuf, co + L);
+            int a0 = r * rs;
+            for (int q = kb0; q < kb1; q++) {
+                int bo = bOff + (q - kb0) * PD;
+                FloatVector w = FloatVector.broadcast(S, a[a0 + q * qs]);
+                c0 = FloatVector.fromArray(S, bp, bo).fma(w, c0);
+                c1 = FloatVector.fromArray(S, bp, bo + L).fma(w, c1);
+            }
+            c0.intoArray(cbuf, co);
+            c1.intoArray(cbuf, co + L);
+        }
+    }
+
+    // ---------------------------------------------------------------- pre-packed X
+
+    @Override
+    public int[] panelPlan(int cols, boolean nm) {
+        if (nm) {
+            int[] plan = nmPanels(cols);
+            for (int p = 1; p < plan.length; p += 2) {
+                plan[p] *= L; // vectors -> columns
+            }
+            return plan;
+        }
+        int panels = (cols + PD - 1) / PD;
+        int[] plan = new int[2 * panels];
+        for (int p = 0; p < panels; p++) {
+            plan[2 * p] = p * PD;
+            plan[2 * p + 1] = PD;
+        }
+        return plan;
+    }
+
+    @Override
+    public int alignedOffset() {
+        return Workspace.ALIGN;
+    }
+
+    @Override
+    public void gemmPacked(float[] a, int m, int k, float[] packed, int off, int[] plan, float[] c, int n) {
+        GemmKernels.checkLength("a", a, (long) m * k);
+        GemmKernels.checkLength("y", c, (long) m * n);
+        checkPlan(plan, n, false);
+        GemmKernels.checkLength("packed", packed, off + (long) PackedProducts.packedColumns(plan) * k);
+        int panels = plan.length / 2;
+        KernelThreads t = threads();
+        int chunk = rowChunk(m, panels, t.threads(), MR);
+        int chunks = (m + chunk - 1) / chunk;
+        t.parallelFor(panels * chunks, task -> {
+            int p = task / chunks;
+            int c0 = plan[2 * p];
+            int r0 = (task % chunks) * chunk;
+            int r1 = Math.min(m, r0 + chunk);
+            Workspace ws = WORKSPACE.get();
+            int accFloats = (r1 - r0) * PD;
+            float[] cbuf = ws.acc(0, accFloats);
+            int cOff = ws.accOffset(0, accFloats);
+            Arrays.fill(cbuf, cOff, cOff + accFloats, 0f);
+            for (int kb0 = 0; kb0 < k; kb0 += KD) {
+                int kb1 = Math.min(k, kb0 + KD);
+                denseSlab(a, k, 1, kb0, kb1, r0, r1, packed, off + c0 * k + kb0 * PD, cbuf, cOff);
+            }
+            unpackPanel(cbuf, cOff, PD, r0, r1, c, n, c0);
+        });
+    }
+
+    @Override
+    public void nmForwardPacked(NmMatrix w, float[] packed, int off, int[] plan, float[] y, int cols) {
+        GemmKernels.checkLength("y", y, (long) w.rows() * cols);
+        checkPlan(plan, cols, true);
+        int k = w.k();
+        GemmKernels.checkLength("packed", packed, off + (long) PackedProducts.packedColumns(plan) * k);
+        NmLayout l = w.layout();
+        packedGather(l.rowBlockPtr(KB), l.kIndex(), l.rowValues(), w.rows(), k, packed, off, plan, y, cols);
+    }
+
+    /** The gather product on pre-packed panels (plan in columns). */
+    private void packedGather(int[] bptr, int[] idx, float[] val, int nOut, int k, float[] packed, int off, int[] plan,
+                              float[] y, int cols) {
+        int panels = plan.length / 2;
+        KernelThreads t = threads();
+        int chunk = rowChunk(nOut, panels, t.threads(), NmLayout.LOCKSTEP_ROWS);
+        int chunks = (nOut + chunk - 1) / chunk;
+        int nb = (k + KB - 1) / KB;
+        t.parallelFor(panels * chunks, task -> {
+            int p = task / chunks;
+            int c0 = plan[2 * p];
+            int v = plan[2 * p + 1] / L;
+            int pw = v * L;
+            int o0 = (task % chunks) * chunk;
+            int o1 = Math.min(nOut, o0 + chunk);
+            Workspace ws = WORKSPACE.get();
+            int accFloats = (o1 - o0) * pw;
+            float[] ybuf = ws.acc(0, accFloats);
+            int yoff = ws.accOffset(0, accFloats);
+            Arrays.fill(ybuf, yoff, yoff + accFloats, 0f);
+            int base = -(off + c0 * k);
+            for (int b = 0; b < nb; b++) {
+                switch (v) {
+                    case 8 -> NmGatherKernels.gather8(bptr, nb, b, idx, val, o0, o1, base, packed, ybuf, yoff);
+                    case 4 -> NmGatherKernels.gather4(bptr, nb, b, idx, val, o0, o1, base, packed, ybuf, yoff);
+                    case 2 -> NmGatherKernels.gather2(bptr, nb, b, idx, val, o0, o1, base, packed, ybuf, yoff);
+                    default -> NmGatherKernels.gather1(bptr, nb, b, idx, val, o0, o1, base, packed, ybuf, yoff);
+                }
+            }
+            unpackPanel(ybuf, yoff, pw, o0, o1, y, cols, c0);
+        });
+    }
+
+    /** Caller-thread array for operands packed once and shared by all tasks (humongous: aligned). */
+    private static final ThreadLocal<float[]> SHARED_PACK = new ThreadLocal<>();
+
+    private static float[] sharedPack(int size) {
+        float[] a = SHARED_PACK.get();
+        if (a == null || a.length < size) {
+            a = new float[Math.max(Workspace.FLOATS, size)];
+            SHARED_PACK.set(a);
+        }
+        return a;
+    }
+
+    private void checkPlan(int[] plan, int cols, boolean nm) {
+        if (!Arrays.equals(plan, panelPlan(cols, nm))) {
+            throw new IllegalArgumentException("panel plan does not match panelPlan(" + cols + ", " + nm + ")");
+        }
+    }
+
+    // ---------------------------------------------------------------- N:M
+
+    @Override
+    public void nmForward(NmMatrix w, float[] x, float[] y, int cols) {
+        GemmKernels.checkNm(w, x, w.k(), y, w.rows(), cols, "x", "y");
+        NmLayout l = w.layout();
+        gatherProduct(l.rowBlockPtr(KB), l.kIndex(), l.rowValues(), w.rows(), w.k(), x, y, cols);
+    }
+
+    @Override
+    public void nmBackwardInput(NmMatrix w, float[] dy, float[] dx, int cols) {
+        GemmKernels.checkNm(w, dy, w.rows(), dx, w.k(), cols, "dy", "dx");
+        NmLayout.Lockstep l = w.layout().colLockstep(KB);
+        gatherProduct(l.bptr(), l.idx(), l.val(), w.k(), w.rows(), dy, dx, cols);
+    }
+
+    /**
+     * Column panels for the N:M products: full panels of VMAX vectors, then narrower ones for the
+     * remaining columns (so that e.g. 49 or 196 columns do not pay for a 128-wide panel).
+     * Returns pairs (first column, vectors).
+     */
+    static int[] nmPanels(int cols) {
+        int[] plan = new int[2 * ((cols + L - 1) / L)];
+        int n = 0;
+        int c = 0;
+        while (c < cols) {
+            int rest = cols - c;
+            int v = rest > 6 * L ? VMAX : rest > 2 * L ? 4 : rest > L ? 2 : 1;
+            plan[n++] = c;
+            plan[n++] = v;
+            c += v * L;
+        }
+        return Arrays.copyOf(plan, n);
+    }
+
+    /**
+     * out [nOut, cols] = A * in [inner, cols] for a CSR matrix A (idx, val) whose rows are split
+     * into blocks of KB inner indices by bptr (see {@link NmLayout#rowBlockPtr(int)}).
+     */
+    private void gatherProduct(int[] bptr, int[] idx, float[] val, int nOut, int inner,
+                               float[] in, float[] out, int cols) {
+        int[] plan = nmPanels(cols);
+        int panels = plan.length / 2;
+        KernelThreads t = threads();
+        int chunk = rowChunk(nOut, panels, t.threads(), NmLayout.LOCKSTEP_ROWS);
+        int chunks = (nOut + chunk - 1) / chunk;
+        int nb = (inner + KB - 1) / KB;
+        if (chunks > 1) {
+            // few column panels, rows split across tasks: pack X once for all of them
+            int[] wplan = panelPlan(cols, true);
+            int off = Workspace.ALIGN;
+            float[] packed = sharedPack(off + PackedProducts.packedColumns(wplan) * inner);
+            t.parallelFor(panels * nb, task -> {
+                int p = task / nb;
+                int b = task % nb;
+                int c0 = wplan[2 * p];
+                int w = wplan[2 * p + 1];
+                packSlab(in, cols, b * KB, Math.min(inner, b * KB + KB), c0, w, packed, off + c0 * inner + b * KB * w);
+            });
+            packedGather(bptr, idx, val, nOut, inner, packed, off, wplan, out, cols);
+            return;
+        }
+        t.parallelFor(panels * chunks, task -> {
+            int p = task / chunks;
+            int c0 = plan[2 * p];
+            int v = plan[2 * p + 1];
+            int pw = v * L;
+            int o0 = (task % chunks) * chunk;
+            int o1 = Math.min(nOut, o0 + chunk);
+            Workspace ws = WORKSPACE.get();
+            float[] xp = ws.data;
+            int accFloats = (o1 - o0) * pw;
+            float[] ybuf = ws.acc(KB * pw, accFloats);
+            int yoff = ws.accOffset(KB * pw, accFloats);
+            Arrays.fill(ybuf, yoff, yoff + accFloats, 0f);
+            for (int b = 0; b < nb; b++) {
+                int kb0 = b * KB;
+                int kb1 = Math.min(inner, kb0 + KB);
+                packSlab(in, cols, kb0, kb1, c0, pw, xp, ws.slab());
+                int base = kb0 * pw - ws.slab();
+                switch (v) {
+                    case 8 -> NmGatherKernels.gather8(bptr, nb, b, idx, val, o0, o1, base, xp, ybuf, yoff);
+                    case 4 -> NmGatherKernels.gather4(bptr, nb, b, idx, val, o0, o1, base, xp, ybuf, yoff);
+                    case 2 -> NmGatherKernels.gather2(bptr, nb, b, idx, val, o0, o1, base, xp, ybuf, yoff);
+                    default -> NmGatherKernels.gather1(bptr, nb, b, idx, val, o0, o1, base, xp, ybuf, yoff);
+                }
+            }
+            unpackPanel(ybuf, yoff, pw, o0, o1, out, cols, c0);
+        });
+    }
+
+    /**
+     * Weight gradient at the kept positions. Computed as the dense product dY * X^T followed by a
+     * gather of the kept entries (row by row, in parallel): on this hardware the sampled product ({@link #nmBackwardWeightSddmm})
+     * measured 0.3-0.8x of the dense kernel (one lane reduction per kept entry and column block, and
+     * one X row stream per entry), so the dense route is the faster one.
+     */
+    @Override
+    public void nmBackwardWeight(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
+        GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
+        GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
+        int rows = w.rows();
+        int k = w.k();
+        float[] full = buffer(3, rows * k);
+        dense(dy, cols, 1, x, true, rows, cols, k, (cbuf, cOff, r0, r1, c0) -> unpackPanel(cbuf, cOff, PD, r0, r1, full, k, c0));
+        NmLayout l = w.layout();
+        int[] rowPtr = l.rowPtr();
+        int[] idx = l.kIndex();
+        int[] slot = l.rowSlot();
+        Arrays.fill(dwSlots, 0, w.slots(), 0f);
+        KernelThreads t = threads();
+        int chunk = Math.max(16, (rows + 4 * t.threads() - 1) / (4 * t.threads()));
+        t.parallelFor((rows + chunk - 1) / chunk, task -> {
+            for (int r = task * chunk; r < Math.min(rows, (task + 1) * chunk); r++) {
+                int o = r * k;
+                for (int e = rowPtr[r]; e < rowPtr[r + 1]; e++) {
+                    dwSlots[slot[e]] = full[o + idx[e]];
+                }
+            }
+        });
+    }
+
+    /**
+     * The sampled dense-dense product (SDDMM) form of {@link #nmBackwardWeight}: only the kept
+     * dot products, each over the columns in blocks of CB_W. Kept for comparison in the benchmarks.
+     */
+    public void nmBackwardWeightSddmm(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
+        GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
+        GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
+        NmLayout l = w.layout();
+        int rows = w.rows();
+        int k = w.k();
+        Arrays.fill(dwSlots, 0, w.slots(), 0f);
+        int[] bptr = l.rowBlockPtr(KB_W);
+        int nb = (k + KB_W - 1) / KB_W;
+        int[] idx = l.kIndex();
+        int[] slot = l.rowSlot();
+        KernelThreads t = threads();
+        int chunk = Math.max(1, Math.min(RB_W, (rows + 2 * t.threads() - 1) / (2 * t.threads())));
+        int chunks = (rows + chunk - 1) / chunk;
+        t.parallelFor(chunks, task -> {
+            int r0 = task * chunk;
+            int r1 = Math.min(rows, r0 + chunk);
+            for (int cb0 = 0; cb0 < cols; cb0 += CB_W) {
+                int cb1 = Math.min(cols, cb0 + CB_W);
+                for (int b = 0; b < nb; b++) {
+                    for (int r = r0; r < r1; r++) {
+                        sddmmRow(idx, slot, bptr[r * (nb + 1) + b], bptr[r * (nb + 1) + b + 1], dy, r * cols, x, cols, cb0, cb1, dwSlots);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * dwSlots[slot[e]] += dot(dy[dyo + cb0 : dyo + cb1], x[idx[e] * cols + cb0 : ... + cb1]) for
+     * the entries [e0, e1) of one row: 8 entries at a time, each with its own accumulator, the dY
+     * vector loaded once for all 8; one lane reduction per entry per column block.
+     */
+    static void sddmmRow(int[] idx, int[] slot, int e0, int e1, float[] dy, int dyo, float[] x, int cols,
+                         int cb0, int cb1, float[] dwSlots) {
+        int vEnd = cb0 + (cb1 - cb0) / L * L;
+        int e = e0;
+        for (; e <= e1 - 8; e += 8) {
+            int x0 = idx[e] * cols;
+            int x1 = idx[e + 1] * cols;
+            int x2 = idx[e + 2] * cols;
+            int x3 = idx[e + 3] * cols;
+            int x4 = idx[e + 4] * cols;
+            int x5 = idx[e + 5] * cols;
+            int x6 = idx[e + 6] * cols;
+            int x7 = idx[e + 7] * cols;
+            FloatVector s0 = FloatVector.zero(S);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            FloatVector s4 = s0;
+            FloatVector s5 = s0;
+            FloatVector s6 = s0;
+            FloatVector s7 = s0;
+            for (int c = cb0; c < vEnd; c += L) {
+                FloatVector d = FloatVector.fromArray(S, dy, dyo + c);
+                s0 = d.fma(FloatVector.fromArray(S, x, x0 + c), s0);
+                s1 = d.fma(FloatVector.fromArray(S, x, x1 + c), s1);
+                s2 = d.fma(FloatVector.fromArray(S, x, x2 + c), s2);
+                s3 = d.fma(FloatVector.fromArray(S, x, x3 + c), s3);
+                s4 = d.fma(FloatVector.fromArray(S, x, x4 + c), s4);
+                s5 = d.fma(FloatVector.fromArray(S, x, x5 + c), s5);
+                s6 = d.fma(FloatVector.fromArray(S, x, x6 + c), s6);
+                s7 = d.fma(FloatVector.fromArray(S, x, x7 + c), s7);
+            }
+            float t0 = s0.reduceLanes(VectorOperators.ADD);
+            float t1 = s1.reduceLanes(VectorOperators.ADD);
+            float t2 = s2.reduceLanes(VectorOperators.ADD);
+            float t3 = s3.reduceLanes(VectorOperators.ADD);
+            float t4 = s4.reduceLanes(VectorOperators.ADD);
+            float t5 = s5.reduceLanes(VectorOperators.ADD);
+            float t6 = s6.reduceLanes(VectorOperators.ADD);
+            float t7 = s7.reduceLanes(VectorOperators.ADD);
+            for (int c = vEnd; c < cb1; c++) { // column tail
+                float d = dy[dyo + c];
+                t0 += d * x[x0 + c];
+                t1 += d * x[x1 + c];
+                t2 += d * x[x2 + c];
+                t3 += d * x[x3 + c];
+                t4 += d * x[x4 + c];
+                t5 += d * x[x5 + c];
+                t6 += d * x[x6 + c];
+                t7 += d * x[x7 + c];
+            }
+            dwSlots[slot[e]] += t0;
+            dwSlots[slot[e + 1]] += t1;
+            dwSlots[slot[e + 2]] += t2;
+            dwSlots[slot[e + 3]] += t3;
+            dwSlots[slot[e + 4]] += t4;
+            dwSlots[slot[e + 5]] += t5;
+            dwSlots[slot[e + 6]] += t6;
+            dwSlots[slot[e + 7]] += t7;
+        }
+        for (; e < e1; e++) { // entry tail
+            int x0 = idx[e] * cols;
+            FloatVector s0 = FloatVector.zero(S);
+            for (int c = cb0; c < vEnd; c += L) {
+                s0 = FloatVector.fromArray(S, dy, dyo + c).fma(FloatVector.fromArray(S, x, x0 + c), s0);
+            }
+            float t0 = s0.reduceLanes(VectorOperators.ADD);
+            for (int c = vEnd; c < cb1; c++) {
+                t0 += dy[dyo + c] * x[x0 + c];
+            }
+            dwSlots[slot[e]] += t0;
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package io.sparsetrain.nn.layers;
+
+import io.sparsetrain.kernels.NmFormat;
+import io.sparsetrain.kernels.NmMatrix;
+import java.util.Arrays;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The weight/mask bookkeeping shared by the sparse layers: reads W*M for the kernels, re-masks the
+ * parameter when an update left non-zeros at masked positions, and keeps the compressed N:M matrix
+ * of a frozen mask. The N:M pattern (indices, kernel layouts) is built once per mask; each step only
+ * refreshes its values from the updated weights ({@link NmMatrix#withValues}).
+ */
+final class MaskedWeights {
+
+    private final char order;
+    private final int rows;
+    private final int k;
+    // frozen N:M cache (transient: rebuilt from W and M when needed)
+    private float[] patternMask;
+    private NmMatrix pattern;
+    private NmFormat patternFormat;
+
+    MaskedWeights(char order, int rows, int k) {
+        this.order = order;
+        this.rows = rows;
+        this.k = k;
+    }
+
+    char order() {
+        return order;
+    }
+
+    /**
+     * Reads W, multiplies by M and, if {@code fixParam}, writes W*M back into the parameter when
+     * some masked weight was non-zero (an updater step with momentum/Adam state can do that).
+     */
+    Pair masked(INDArray w, INDArray m, boolean fixParam) {
+        float[] wv = NdFloats.read(w, order);
+        float[] mv = NdFloats.read(m, order);
+        int leaked = 0;
+        for (int i = 0; i < wv.length; i++) {
+            if (mv[i] == 0f && wv[i] != 0f) {
+                wv[i] = 0f;
+                leaked++;
+            }
+        }
+        if (leaked > 0 && fixParam) {
+            NdFloats.write(wv, w, order);
+        }
+        return new Pair(wv, mv);
+    }
+
+    /** Masked weights and the mask, both in storage order. */
+    record Pair(float[] weights, float[] mask) {
+    }
+
+    /** W *= M on the parameters; returns the number of weights zeroed. */
+    int enforce(INDArray w, INDArray m) {
+        float[] wv = NdFloats.read(w, order);
+        float[] mv = NdFloats.read(m, order);
+        int leaked = 0;
+        for (int i = 0; i < wv.length; i++) {
+            if (mv[i] == 0f && wv[i] != 0f) {
+                wv[i] = 0f;
+                leaked++;
+            }
+        }
+        if (leaked > 0) {
+            NdFloats.write(wv, w, order);
+        }
+        return leaked;
+    }
+
+    /** The compressed weights for a frozen N:M mask; the pattern is rebuilt only when the mask changed. */
+    NmMatrix compressed(float[] maskedWeights, INDArray m, NmFormat nm) {
+        float[] mv = NdFloats.read(m, order);
+        if (pattern == null || !nm.equals(patternFormat) || !Arrays.equals(mv, patternMask)) {
+            pattern = NmMatrix.fromDense(maskedWeights, mv, rows, k, nm.n(), nm.m());
+            patternMask = mv;
+            patternFormat = nm;
+            return pattern;
+        }
+        return pattern.withValues(maskedWeights);
+    }
+
+    /** Checks that {@code mask} is 0/1 and of the right length; throws naming the layer. */
+    static void checkMask(String layer, float[] mask, int expected) {
+        if (mask.length != expected) {
+            throw new IllegalArgumentException("layer " + layer + ": mask has " + mask.length + " entries, weights have " + expected);
+        }
+        for (int i = 0; i < mask.length; i++) {
+            if (mask[i] != 0f && mask[i] != 1f) {
+                throw new IllegalArgumentException("layer " + layer + ": mask entry " + i + " is " + mask[i] + ", expected 0 or 1");
+            }
+        }
+    }
+
+    /** Checks that {@code mask} [rows, k] keeps at most N of every M along k. */
+    static void checkNm(String layer, float[] mask, int rows, int k, NmFormat nm) {
+        for (int r = 0; r < rows; r++) {
+            for (int g0 = 0; g0 < k; g0 += nm.m()) {
+                int kept = 0;
+                for (int i = g0; i < Math.min(k, g0 + nm.m()); i++) {
+                    kept += mask[r * k + i] != 0f ? 1 : 0;
+                }
+                if (kept > nm.n()) {
+                    throw new IllegalArgumentException("layer " + layer + ": mask row " + r + " group " + (g0 / nm.m()) + " keeps "
+                            + kept + " weights, a " + nm + " mask keeps at most " + nm.n());
+                }
+            }
+        }
+    }
+
+    void clearCache() {
+        pattern = null;
+        patternMask = null;
+        patternFormat = null;
+    }
+}

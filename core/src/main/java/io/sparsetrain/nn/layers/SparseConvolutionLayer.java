@@ -1,0 +1,285 @@
+package io.sparsetrain.nn.layers;
+
+import io.sparsetrain.kernels.Conv2dShape;
+import io.sparsetrain.kernels.NmFormat;
+import io.sparsetrain.kernels.NmMatrix;
+import io.sparsetrain.prune.LayerShape;
+import java.util.Arrays;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.BaseLayer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The layer instance of {@link SparseConvolution}: forward, input gradient and weight gradient on
+ * the kernel engine (dense W*M, or the compressed N:M matrix of a frozen N:M mask; see
+ * {@link ConvCompute}). A training
+ * forward pass keeps its im2col input and pre-activations (Java heap, outside DL4J workspaces) for
+ * the following backward pass, so backprop does not recompute the convolution.
+ */
+public class SparseConvolutionLayer extends BaseLayer<SparseConvolution> implements SparseLayer {
+
+    private transient MaskedWeights maskedWeights;
+    private transient ConvCompute compute;
+    private transient Forward cache;
+    private transient int recomputedForwards;
+
+    public SparseConvolutionLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    /** What one forward pass used and produced; kept for the backward pass when training. */
+    private record Forward(INDArray inputRef, Conv2dShape shape, float[] x, float[] w, float[] mask, NmMatrix nm, float[] z) {
+    }
+
+    @Override
+    public Type type() {
+        return Type.CONVOLUTIONAL;
+    }
+
+    @Override
+    public boolean hasBias() {
+        return layerConf().hasBias();
+    }
+
+    @Override
+    public boolean isPretrainLayer() {
+        return false;
+    }
+
+    private MaskedWeights mw() {
+        if (maskedWeights == null) {
+            SparseConvolution c = layerConf();
+            int[] k = c.getKernelSize();
+            maskedWeights = new MaskedWeights('c', (int) c.getNOut(), (int) c.getNIn() * k[0] * k[1]);
+        }
+        return maskedWeights;
+    }
+
+    Conv2dShape shapeFor(INDArray in) {
+        SparseConvolution c = layerConf();
+        if (in.rank() != 4) {
+            throw new IllegalArgumentException("layer " + layerName() + ": expected NCHW input of rank 4, got shape " + Arrays.toString(in.shape()));
+        }
+        if (in.size(1) != c.getNIn()) {
+            throw new IllegalArgumentException("layer " + layerName() + ": input has " + in.size(1) + " channels, layer expects nIn=" + c.getNIn());
+        }
+        int h = (int) in.size(2);
+        int w = (int) in.size(3);
+        int[] k = c.getKernelSize();
+        int[] s = c.getStride();
+        int[] d = c.getDilation();
+        int[] p = c.getPadding();
+        int padH = p[0];
+        int padW = p[1];
+        if (c.getConvolutionMode() == ConvolutionMode.Same) {
+            padH = samePadding(h, k[0], s[0], d[0]);
+            padW = samePadding(w, k[1], s[1], d[1]);
+        }
+        Conv2dShape shape = Conv2dShape.builder().batch((int) in.size(0)).input((int) c.getNIn(), h, w).outChannels((int) c.getNOut())
+                .kernel(k[0], k[1]).stride(s[0], s[1]).padding(padH, padW).dilation(d[0], d[1]).build();
+        if (c.getConvolutionMode() == ConvolutionMode.Same
+                && (shape.outHeight() != ceilDiv(h, s[0]) || shape.outWidth() != ceilDiv(w, s[1]))) {
+            throw new UnsupportedOperationException("layer " + layerName() + ": ConvolutionMode.Same needs asymmetric padding for input "
+                    + h + "x" + w + " and " + shape + "; use Truncate with explicit padding");
+        }
+        return shape;
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static int samePadding(int in, int k, int s, int d) {
+        int out = ceilDiv(in, s);
+        int eff = d * (k - 1) + 1;
+        return Math.max(0, (out - 1) * s + eff - in) / 2;
+    }
+
+    private ConvCompute compute() {
+        if (compute == null) {
+            compute = new ConvCompute();
+        }
+        return compute;
+    }
+
+    private Forward forward(boolean training) {
+        Conv2dShape s = shapeFor(input);
+        float[] x = NdFloats.read(input, 'c');
+        MaskedWeights.Pair wm = mw().masked(getParam(SparseConvolutionParamInitializer.WEIGHT_KEY), getParam(SparseLayerConfig.MASK_KEY), training);
+        NmFormat nm = layerConf().frozenFormat();
+        NmMatrix compressed = nm != null ? mw().compressed(wm.weights(), getParam(SparseLayerConfig.MASK_KEY), nm) : null;
+        float[] y = compute().forward(s, x, wm.weights(), compressed, training);
+        if (hasBias()) {
+            float[] b = NdFloats.read(getParam(SparseConvolutionParamInitializer.BIAS_KEY), 'c');
+            int hw = s.outHeight() * s.outWidth();
+            for (int n = 0; n < s.batch(); n++) {
+                for (int co = 0; co < s.outChannels(); co++) {
+                    float bv = b[co];
+                    int o = (n * s.outChannels() + co) * hw;
+                    for (int i = o; i < o + hw; i++) {
+                        y[i] += bv;
+                    }
+                }
+            }
+        }
+        return new Forward(input, s, x, wm.weights(), wm.mask(), compressed, y);
+    }
+
+    private static long[] outShape(Conv2dShape s) {
+        return new long[] {s.batch(), s.outChannels(), s.outHeight(), s.outWidth()};
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(false);
+        applyDropOutIfNecessary(training, workspaceMgr);
+        Forward f = forward(training);
+        INDArray z = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, outShape(f.shape()), 'c');
+        NdFloats.write(f.z(), z, 'c');
+        INDArray out = layerConf().getActivationFn().getActivation(z, training);
+        cache = training ? f : null;
+        return out;
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(true);
+        Forward f = cache;
+        if (f == null || f.inputRef() != input) {
+            recomputedForwards++;
+            f = forward(true);
+        }
+        cache = null;
+        Conv2dShape s = f.shape();
+        INDArray delta = epsilon;
+        if (!(layerConf().getActivationFn() instanceof ActivationIdentity)) {
+            INDArray z = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, outShape(s), 'c');
+            NdFloats.write(f.z(), z, 'c');
+            delta = layerConf().getActivationFn().backprop(z, epsilon).getFirst();
+        }
+        float[] dy = NdFloats.read(delta, 'c');
+
+        Gradient gradient = new DefaultGradient();
+        if (hasBias()) {
+            float[] db = new float[s.outChannels()];
+            int hw = s.outHeight() * s.outWidth();
+            for (int n = 0; n < s.batch(); n++) {
+                for (int co = 0; co < s.outChannels(); co++) {
+                    int o = (n * s.outChannels() + co) * hw;
+                    double sum = 0;
+                    for (int i = o; i < o + hw; i++) {
+                        sum += dy[i];
+                    }
+                    db[co] += (float) sum;
+                }
+            }
+            INDArray bGrad = gradientViews.get(SparseConvolutionParamInitializer.BIAS_KEY);
+            NdFloats.write(db, bGrad, 'c');
+            gradient.gradientForVariable().put(SparseConvolutionParamInitializer.BIAS_KEY, bGrad);
+        }
+        ConvCompute.Gradients grads = compute().backward(s, f.x(), dy, f.w(), f.nm());
+        float[] dw = grads.dw();
+        float[] mask = f.mask();
+        for (int i = 0; i < dw.length; i++) {
+            dw[i] *= mask[i]; // pruned weights get exactly zero gradient
+        }
+        INDArray wGrad = gradientViews.get(SparseConvolutionParamInitializer.WEIGHT_KEY);
+        NdFloats.write(dw, wGrad, 'c');
+        gradient.gradientForVariable().put(SparseConvolutionParamInitializer.WEIGHT_KEY, wGrad);
+        INDArray mGrad = gradientViews.get(SparseLayerConfig.MASK_KEY);
+        mGrad.assign(0);
+        gradient.gradientForVariable().put(SparseLayerConfig.MASK_KEY, mGrad);
+
+        float[] dx = grads.dx();
+        INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
+        NdFloats.write(dx, eps, 'c');
+        eps = backpropDropOutIfPresent(eps);
+        return new Pair<>(gradient, eps);
+    }
+
+    /** How many backward passes had to recompute their forward pass (the cache missed); for tests. */
+    public int recomputedForwards() {
+        return recomputedForwards;
+    }
+
+    @Override
+    public void clear() {
+        super.clear();
+        cache = null;
+        if (compute != null) {
+            compute.release();
+        }
+    }
+
+    @Override
+    public void clearNoiseWeightParams() {
+        // no weight noise (rejected at instantiation)
+    }
+
+    // ------------------------------------------------------------ SparseLayer
+
+    @Override
+    public String layerName() {
+        String n = layerConf().getLayerName();
+        return n != null ? n : String.valueOf(getIndex());
+    }
+
+    @Override
+    public LayerShape maskShape() {
+        SparseConvolution c = layerConf();
+        int[] k = c.getKernelSize();
+        return LayerShape.conv((int) c.getNOut(), (int) c.getNIn(), k[0], k[1]);
+    }
+
+    @Override
+    public float[] weights() {
+        return NdFloats.read(getParam(SparseConvolutionParamInitializer.WEIGHT_KEY), 'c');
+    }
+
+    @Override
+    public float[] mask() {
+        return NdFloats.read(getParam(SparseLayerConfig.MASK_KEY), 'c');
+    }
+
+    @Override
+    public void setMask(float[] mask) {
+        SparseMasks.setMask(this, layerConf(), mask, getParam(SparseLayerConfig.MASK_KEY), 'c');
+        enforceMask();
+        cache = null;
+    }
+
+    @Override
+    public int enforceMask() {
+        return mw().enforce(getParam(SparseConvolutionParamInitializer.WEIGHT_KEY), getParam(SparseLayerConfig.MASK_KEY));
+    }
+
+    @Override
+    public boolean isFrozen() {
+        return layerConf().isFrozen();
+    }
+
+    @Override
+    public NmFormat frozenFormat() {
+        return layerConf().frozenFormat();
+    }
+
+    @Override
+    public void freeze(NmFormat nm) {
+        SparseMasks.freeze(this, layerConf(), nm);
+        mw().clearCache();
+    }
+
+    @Override
+    public void unfreeze() {
+        layerConf().setFrozen(false, null);
+        mw().clearCache();
+    }
+}

@@ -1,0 +1,32 @@
+/**
+ * Sparse convolution and dense layers for DL4J networks, computed by the sparsetrain kernel engine,
+ * plus a batch normalization in plain Java ({@link io.sparsetrain.nn.layers.FastBatchNormalization}).
+ *
+ * <h2>The mask is a parameter</h2>
+ * Each sparse layer stores its 0/1 mask as an extra parameter "M" beside "W" (same shape and order),
+ * with a NoOp updater, no regularization and a gradient that is always exactly 0. So the mask travels
+ * wherever DL4J moves parameters, with no extra plumbing: DL4J's JSON plus the flat parameter vector
+ * in model zips (ModelSerializer), and DL4J Spark's parameter averaging, which averages identical
+ * masks into the same mask (the driver must broadcast one mask set; {@code MaskedNetwork.maskChecksum()}
+ * checks it). The price is one float per weight of memory and parameter traffic, and
+ * {@code numParams()} counts the masks. The frozen flag and the N:M format are layer configuration
+ * (JSON fields {@code frozen}, {@code nmN}, {@code nmM}).
+ *
+ * <h2>Pruned weights stay zero</h2>
+ * The backward pass multiplies dW by M; every forward pass computes with W*M, and a training forward
+ * pass writes W*M back if an update left a masked weight non-zero; {@code MaskEnforcingListener}
+ * re-masks right after each update (momentum / Adam state from before a mask change).
+ *
+ * <h2>Frozen N:M masks</h2>
+ * When a frozen mask is N:M, the layer computes forward, input gradient and weight gradient on the
+ * compressed {@code NmMatrix}. Its pattern (indices, kernel layouts) is a transient cache built once
+ * per mask from W*M and M; each step only refreshes its values from the updated weights.
+ *
+ * <h2>DL4J arrays and workspaces</h2>
+ * Inputs, epsilons and parameters are copied to C-order {@code float[]} with one NIO bulk copy
+ * (views and 'f' order handled); outputs and input gradients are created with the layer workspace
+ * manager ({@code ACTIVATIONS} / {@code ACTIVATION_GRAD}) and filled the same way, so the layers work
+ * with workspaces on and off. A training forward pass keeps its inputs, im2col columns and
+ * pre-activations on the Java heap for the following backward pass.
+ */
+package io.sparsetrain.nn.layers;

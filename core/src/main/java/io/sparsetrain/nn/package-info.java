@@ -1,0 +1,7 @@
+/**
+ * Sparse DL4J networks: {@link io.sparsetrain.nn.MaskedNetwork} (read, apply and freeze masks) and
+ * {@link io.sparsetrain.nn.MaskEnforcingListener} (keep pruned weights at zero after each update).
+ * Layers are in {@code nn.layers}, model builders in {@code nn.models}, stock/sparse conversion in
+ * {@code nn.convert}.
+ */
+package io.sparsetrain.nn;

@@ -1,0 +1,170 @@
+package io.sparsetrain.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** im2col convolutions (dense and N:M, scalar and vector) against direct convolution loops. */
+class Conv2dKernelsTest {
+
+    static final KernelThreads TWO = new KernelThreads(2);
+
+    @AfterAll
+    static void close() {
+        TWO.close();
+    }
+
+    static Stream<Conv2dShape> shapes() {
+        return Stream.of(
+                Conv2dShape.of(2, 3, 7, 6, 5, 3, 1, 1),
+                Conv2dShape.of(1, 1, 1, 1, 1, 1, 1, 0),
+                Conv2dShape.of(3, 4, 9, 9, 6, 3, 2, 1),
+                Conv2dShape.of(2, 16, 8, 8, 16, 3, 1, 1),
+                Conv2dShape.of(1, 5, 11, 7, 3, 1, 1, 0),
+                Conv2dShape.builder().batch(2).input(3, 10, 9).outChannels(4).kernel(3, 2).stride(2, 1)
+                        .padding(2, 1).dilation(2, 3).build(),
+                Conv2dShape.builder().batch(1).input(2, 6, 13).outChannels(7).kernel(5, 5).stride(3, 2)
+                        .padding(0, 2).build());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("shapes")
+    void denseAndNmMatchDirectConvolution(Conv2dShape s) {
+        SplittableRandom rnd = new SplittableRandom(s.toString().hashCode());
+        float[] input = TestData.random(rnd, s.inputSize());
+        float[] wDense = TestData.random(rnd, s.weightSize());
+        float[] dOut = TestData.random(rnd, s.outputSize());
+        NmMatrix nm = NmMatrix.fromDense(wDense, TestData.nmMask(rnd, s.outChannels(), s.k(), 2, 4, false), s.outChannels(), s.k(), 2, 4);
+        float[] wPruned = nm.toDense();
+        float[] mask = nm.mask();
+
+        float[] yDirect = directForward(s, input, wDense);
+        float[] dxDirect = directBackwardInput(s, dOut, wDense);
+        float[] dwDirect = directBackwardWeight(s, input, dOut);
+        float[] yPrunedDirect = directForward(s, input, wPruned);
+        float[] dxPrunedDirect = directBackwardInput(s, dOut, wPruned);
+        float[] dwMasked = new float[dwDirect.length];
+        for (int i = 0; i < dwMasked.length; i++) {
+            dwMasked[i] = dwDirect[i] * mask[i];
+        }
+
+        for (Conv2dKernels conv : new Conv2dKernels[] {
+                new Conv2dKernels(new ScalarGemm(), new KernelThreads(1)),
+                new Conv2dKernels(KernelProvider.vector(TWO), TWO)}) {
+            String name = conv.gemm().name();
+            GemmKernelsTest.assertClose(yDirect, conv.forward(s, input, wDense), name + " dense forward");
+            GemmKernelsTest.assertClose(dxDirect, conv.backwardInput(s, dOut, wDense), name + " dense backwardInput");
+            GemmKernelsTest.assertClose(dwDirect, conv.backwardWeight(s, input, dOut), name + " dense backwardWeight");
+            GemmKernelsTest.assertClose(yPrunedDirect, conv.forward(s, input, nm), name + " 2:4 forward");
+            GemmKernelsTest.assertClose(dxPrunedDirect, conv.backwardInput(s, dOut, nm), name + " 2:4 backwardInput");
+            GemmKernelsTest.assertClose(dwMasked, conv.backwardWeightDense(s, input, dOut, nm), name + " 2:4 backwardWeight");
+        }
+    }
+
+    @Test
+    void batchIsChunkedForLargeInputs() {
+        // K * Ho * Wo = 576 * 3136 > MAX_COLUMN_FLOATS / 8: several chunks over a batch of 9
+        Conv2dShape s = Conv2dShape.of(9, 64, 56, 56, 4, 3, 1, 1);
+        SplittableRandom rnd = new SplittableRandom(9);
+        float[] input = TestData.random(rnd, s.inputSize());
+        float[] w = TestData.random(rnd, s.weightSize());
+        float[] dOut = TestData.random(rnd, s.outputSize());
+        Conv2dKernels conv = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
+        GemmKernelsTest.assertClose(directForward(s, input, w), conv.forward(s, input, w), "chunked forward");
+        GemmKernelsTest.assertClose(directBackwardWeight(s, input, dOut), conv.backwardWeight(s, input, dOut), "chunked dW");
+    }
+
+    @Test
+    void shapeValidationNamesTheParameter() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Conv2dShape.of(0, 3, 8, 8, 4, 3, 1, 1));
+        assertEquals("batch must be >= 1, got batch=0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Conv2dShape.of(1, 3, 2, 2, 4, 5, 1, 0));
+        assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
+        Conv2dShape s = Conv2dShape.of(32, 64, 56, 56, 64, 3, 1, 1);
+        assertEquals(56, s.outHeight());
+        assertEquals(576, s.k());
+        assertTrue(s.toString().contains("stride=1x1"), s.toString());
+    }
+
+    static float[] directForward(Conv2dShape s, float[] in, float[] w) {
+        float[] out = new float[s.outputSize()];
+        for (int b = 0; b < s.batch(); b++) {
+            for (int co = 0; co < s.outChannels(); co++) {
+                for (int oy = 0; oy < s.outHeight(); oy++) {
+                    for (int ox = 0; ox < s.outWidth(); ox++) {
+                        double acc = 0;
+                        for (int ci = 0; ci < s.inChannels(); ci++) {
+                            for (int ky = 0; ky < s.kernelH(); ky++) {
+                                for (int kx = 0; kx < s.kernelW(); kx++) {
+                                    int iy = oy * s.strideH() - s.padH() + ky * s.dilationH();
+                                    int ix = ox * s.strideW() - s.padW() + kx * s.dilationW();
+                                    if (iy >= 0 && iy < s.height() && ix >= 0 && ix < s.width()) {
+                                        acc += in[((b * s.inChannels() + ci) * s.height() + iy) * s.width() + ix]
+                                                * w[((co * s.inChannels() + ci) * s.kernelH() + ky) * s.kernelW() + kx];
+                                    }
+                                }
+                            }
+                        }
+                        out[((b * s.outChannels() + co) * s.outHeight() + oy) * s.outWidth() + ox] = (float) acc;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    static float[] directBackwardInput(Conv2dShape s, float[] dOut, float[] w) {
+        double[] dIn = new double[s.inputSize()];
+        forEachTap(s, (inIdx, wIdx, outIdx) -> dIn[inIdx] += (double) dOut[outIdx] * w[wIdx]);
+        return toFloat(dIn);
+    }
+
+    static float[] directBackwardWeight(Conv2dShape s, float[] in, float[] dOut) {
+        double[] dw = new double[s.weightSize()];
+        forEachTap(s, (inIdx, wIdx, outIdx) -> dw[wIdx] += (double) dOut[outIdx] * in[inIdx]);
+        return toFloat(dw);
+    }
+
+    interface Tap {
+        void accept(int inIdx, int wIdx, int outIdx);
+    }
+
+    static void forEachTap(Conv2dShape s, Tap tap) {
+        for (int b = 0; b < s.batch(); b++) {
+            for (int co = 0; co < s.outChannels(); co++) {
+                for (int oy = 0; oy < s.outHeight(); oy++) {
+                    for (int ox = 0; ox < s.outWidth(); ox++) {
+                        int outIdx = ((b * s.outChannels() + co) * s.outHeight() + oy) * s.outWidth() + ox;
+                        for (int ci = 0; ci < s.inChannels(); ci++) {
+                            for (int ky = 0; ky < s.kernelH(); ky++) {
+                                for (int kx = 0; kx < s.kernelW(); kx++) {
+                                    int iy = oy * s.strideH() - s.padH() + ky * s.dilationH();
+                                    int ix = ox * s.strideW() - s.padW() + kx * s.dilationW();
+                                    if (iy >= 0 && iy < s.height() && ix >= 0 && ix < s.width()) {
+                                        tap.accept(((b * s.inChannels() + ci) * s.height() + iy) * s.width() + ix,
+                                                ((co * s.inChannels() + ci) * s.kernelH() + ky) * s.kernelW() + kx, outIdx);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+}
