@@ -8,6 +8,7 @@ import io.sparsetrain.jobs.train.checkpoint.CheckpointStore;
 import io.sparsetrain.jobs.train.checkpoint.TrainState;
 import io.sparsetrain.jobs.train.config.TrainConfig;
 import io.sparsetrain.jobs.train.model.GraphPrunableModel;
+import io.sparsetrain.jobs.train.model.MaskedNetworkModel;
 import io.sparsetrain.jobs.train.model.ModelFactory;
 import io.sparsetrain.jobs.train.model.PrunableModel;
 import io.sparsetrain.jobs.train.pruning.DriverPruningControl;
@@ -15,6 +16,7 @@ import io.sparsetrain.jobs.train.report.EpochRecord;
 import io.sparsetrain.jobs.train.report.TrainReport;
 import io.sparsetrain.jobs.train.spark.DistributedTrainer;
 import io.sparsetrain.jobs.train.spark.Dl4jParameterAveragingTrainer;
+import io.sparsetrain.kernels.NmFormat;
 import io.sparsetrain.prune.MaskChecksum;
 import io.sparsetrain.prune.MaskSet;
 import io.sparsetrain.prune.schedule.CubicSparsitySchedule;
@@ -178,6 +180,10 @@ public final class TrainJob {
     jsc.setJobDescription("train " + c.name() + ": read and cache the '" + c.trainSplit() + "' shards");
     JavaPairRDD<DataSet, Long> indexed = ParquetDataSets.dataSets(spark, c.dataPath(), c.trainSplit(), trainOpts)
         .zipWithIndex();
+    if (c.maxTrainExamples() > 0) {
+      long keep = batchesWithin(indexed.map(t -> t._1().numExamples()).collect(), c.maxTrainExamples());
+      indexed = indexed.filter(t -> t._2() < keep);
+    }
     StorageLevel level = "NONE".equals(c.storageLevel()) ? null : StorageLevel.fromString(c.storageLevel());
     if (level != null) {
       indexed.persist(level);
@@ -188,6 +194,11 @@ public final class TrainJob {
       throw new TrainException("train.data.path=" + c.dataPath() + ": split '" + c.trainSplit() + "' is empty");
     }
     JavaRDD<DataSet> test = ParquetDataSets.dataSets(spark, c.dataPath(), c.testSplit(), testOpts);
+    if (c.maxTestExamples() > 0) {
+      JavaPairRDD<DataSet, Long> t = test.zipWithIndex();
+      long keep = Math.max(1, batchesWithin(t.map(x -> x._1().numExamples()).collect(), c.maxTestExamples()));
+      test = t.filter(x -> x._2() < keep).keys();
+    }
     if (level != null) {
       test.persist(level);
     }
@@ -206,7 +217,7 @@ public final class TrainJob {
             + ", averaging-frequency=" + c.averagingFrequency() + ", batch-size-per-worker=" + c.batchSizePerWorker()
             + ", " + numBatches + " minibatches); resume with the same data and cluster settings");
       }
-      model = new GraphPrunableModel(cp.network(), cp.masks(), state.frozen);
+      model = wrap(c, cp.network(), cp.masks(), state.frozen);
       progress.accept(String.format(Locale.ROOT, "resuming from %s: epoch %d, round %d, step %d, masks %s%s",
           latest.get(), state.epoch + 1, state.roundInEpoch, state.step, state.maskChecksum,
           state.frozen ? " (frozen)" : ""));
@@ -218,14 +229,15 @@ public final class TrainJob {
       state.name = c.name();
       state.seed = c.seed();
       state.roundsPerEpoch = roundsPerEpoch;
-      model = new GraphPrunableModel(ModelFactory.create(c, channels, height, width, numClasses, hconf));
+      model = wrap(c, ModelFactory.create(c, channels, height, width, numClasses, hconf), null, false);
     }
-    DriverPruningControl control = new DriverPruningControl(c, roundsPerEpoch);
+    DriverPruningControl control = new DriverPruningControl(c, roundsPerEpoch, model.classifierPrunable());
     CubicSparsitySchedule schedule = control.schedule();
     progress.accept(String.format(Locale.ROOT, "train %s: %d minibatches of %d, %d workers, %d rounds/epoch "
-            + "(%d examples/round), %d epochs, pattern %s, target %.3f, era steps [%d, %d]", c.name(), numBatches,
-        c.batchSizePerWorker(), workers, roundsPerEpoch, workers * c.batchSizePerWorker() * c.averagingFrequency(),
-        c.epochs(), c.pattern().configName(), c.finalSparsity(), schedule.startStep(), schedule.endStep()));
+            + "(%d examples/round), %d epochs, pattern %s, target %.3f, era steps [%d, %d], %s layers (%d prunable)",
+        c.name(), numBatches, c.batchSizePerWorker(), workers, roundsPerEpoch,
+        workers * c.batchSizePerWorker() * c.averagingFrequency(), c.epochs(), c.pattern().configName(),
+        c.finalSparsity(), schedule.startStep(), schedule.endStep(), c.modelLayers(), model.prunableLayers().size()));
 
     String exportDir = new Path(new Path(c.outputDir(), "work"), "dl4j-export").toString();
     DistributedTrainer trainer = new Dl4jParameterAveragingTrainer(jsc, model.graph(),
@@ -247,6 +259,7 @@ public final class TrainJob {
         Broadcast<int[]> pos = jsc.broadcast(position);
         double lossSum = 0;
         int lossRounds = 0;
+        List<String> lastWorkerCompressed = new ArrayList<>();
         long epochImages = 0;
         double epochSeconds = 0;
         long epochStart = System.nanoTime();
@@ -264,11 +277,13 @@ public final class TrainJob {
                   + "(step %d, %s, sparsity %.3f)", c.name(), epoch + 1, c.epochs(), r + 1, roundsPerEpoch, step,
               phase, control.globalSparsity(model)));
           long rs = System.nanoTime();
-          double loss = trainer.fitRound(chunk, c.pruningEnabled() && model.masks().size() > 0
-              ? control.workerMasks(model, step) : null);
+          DistributedTrainer.RoundResult round = trainer.fitRound(chunk, c.pruningEnabled()
+              && (model.masksInParameters() || model.masks().size() > 0) ? control.workerMasks(model, step) : null);
+          double loss = round.loss();
+          lastWorkerCompressed = new ArrayList<>(round.workerCompressedLayers());
           double seconds = (System.nanoTime() - rs) / 1e9;
           if (trainer.network() != model.graph()) {
-            model = new GraphPrunableModel(trainer.network(), model.masks(), model.isFrozen());
+            model = wrap(c, trainer.network(), model.masks(), model.isFrozen());
           }
           DriverPruningControl.RoundOutcome out = control.afterRound(model, step);
           state.step = step + 1;
@@ -283,10 +298,12 @@ public final class TrainJob {
           long doneRounds = (long) epoch * roundsPerEpoch + r + 1;
           double eta = (System.nanoTime() - t0) / 1e9 / roundsThisRun * (totalRounds - doneRounds);
           progress.accept(String.format(Locale.ROOT, "epoch %d/%d step %d round %d/%d loss %.4f sparsity %.4f "
-                  + "(target %.4f) %.1f images/s elapsed %s eta %s%s", epoch + 1, c.epochs(), state.step, r + 1,
+                  + "(target %.4f) %.1f images/s elapsed %s eta %s%s%s", epoch + 1, c.epochs(), state.step, r + 1,
               roundsPerEpoch, loss, out.achievedSparsity(), out.scheduledSparsity(), roundImages[r] / seconds,
               hms(elapsed), hms(eta), out.frozeNow() ? " FROZEN masks " + MaskChecksum.hex(model.masks().checksum())
-                  : ""));
+                  + ", " + model.compressedLayers().size() + " layers on compressed kernels" : "",
+              lastWorkerCompressed.isEmpty() ? "" : ", workers ran " + lastWorkerCompressed.size()
+                  + " layers compressed"));
           if (out.frozeNow()) {
             boolean lastRound = r + 1 == roundsPerEpoch;
             state.epoch = lastRound ? epoch + 1 : epoch;
@@ -315,6 +332,7 @@ public final class TrainJob {
         rec.seconds = (System.nanoTime() - epochStart) / 1e9;
         rec.learningRate = lr;
         rec.layerSparsity = DriverPruningControl.layerSparsity(model);
+        rec.workerCompressedLayers = lastWorkerCompressed;
         history.add(rec);
         double elapsed = elapsedBefore + (System.nanoTime() - t0) / 1e9;
         long doneRounds = (long) (epoch + 1) * roundsPerEpoch;
@@ -342,6 +360,43 @@ public final class TrainJob {
       indexed.unpersist(false);
       test.unpersist(false);
     }
+  }
+
+  /**
+   * The driver's view of a network: {@link MaskedNetworkModel} for sparse layers ({@code masks}, if given, must be
+   * the ones the network holds in its "M" parameters), {@link GraphPrunableModel} for stock layers.
+   */
+  static PrunableModel wrap(TrainConfig c, ComputationGraph g, MaskSet masks, boolean frozen) {
+    if (!c.sparseLayers()) {
+      return masks == null ? new GraphPrunableModel(g) : new GraphPrunableModel(g, masks, frozen);
+    }
+    MaskedNetworkModel m = new MaskedNetworkModel(g,
+        c.pattern() == TrainConfig.PruningPattern.NM ? NmFormat.of(c.n(), c.m()) : null);
+    if (masks != null && masks.size() > 0) {
+      MaskSet held = m.masks();
+      if (!held.equals(masks)) {
+        throw new TrainException("the network's masks (checksum " + MaskChecksum.hex(held.checksum())
+            + ") differ from the recorded ones (" + MaskChecksum.hex(masks.checksum()) + ")");
+      }
+    }
+    if (frozen && !m.isFrozen()) {
+      m.freeze();
+    }
+    return m;
+  }
+
+  /** How many leading minibatches hold at most {@code maxExamples} examples (at least one). */
+  static long batchesWithin(List<Integer> batchSizes, int maxExamples) {
+    long n = 0;
+    long k = 0;
+    for (int s : batchSizes) {
+      if (k > 0 && n + s > maxExamples) {
+        break;
+      }
+      n += s;
+      k++;
+    }
+    return k;
   }
 
   /** dense | pruning | frozen: the phase of schedule step {@code step}. */

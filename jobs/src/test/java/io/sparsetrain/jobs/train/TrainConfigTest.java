@@ -27,6 +27,7 @@ class TrainConfigTest {
   void shippedRecipesValidate(String recipe) {
     TrainConfig c = TrainConfig.load(TrainFixtures.recipe(recipe).toFile(), List.of());
     assertEquals("resnet20", c.modelBuilder());
+    assertTrue(c.sparseLayers(), recipe + " trains on the sparse layers");
     assertTrue(c.toString().contains("train.schedule.final-sparsity = "), c.toString());
   }
 
@@ -58,6 +59,9 @@ class TrainConfigTest {
       "model.source=zip|train.model.path must name the DL4J model zip",
       "cluster.averaging-frequncy=3|unknown key train.cluster.averaging-frequncy (from --set cluster.averaging-frequncy=3)",
       "hadoop.\"fs.s3a.secret.key\"=x|train.hadoop must not hold credentials",
+      "model.layers=dense|train.model.layers must be sparse or stock, got 'dense'",
+      "model.builder=vgg16|train.model.builder must be one of resnet20|resnet32|resnet56|resnet18|lenet5|tiny-cnn",
+      "data.max-train-examples=-1|train.data.max-train-examples must be >= 0",
   })
   void errorsNameKeyValueAndOrigin(String set, String expected) {
     TrainConfigException e = assertThrows(TrainConfigException.class,

@@ -38,6 +38,10 @@ public final class TrainConfig {
   public static final int DEFAULT_EPOCHS = 10;
   public static final ModelSource DEFAULT_MODEL_SOURCE = ModelSource.BUILDER;
   public static final String DEFAULT_MODEL_BUILDER = "lenet5";
+  /** Model builders of {@code train.model.builder}. */
+  public static final List<String> MODEL_BUILDERS = List.of("resnet20", "resnet32", "resnet56", "resnet18", "lenet5",
+      "tiny-cnn");
+  public static final String DEFAULT_MODEL_LAYERS = "sparse";
   public static final String DEFAULT_TRAIN_SPLIT = "train";
   public static final String DEFAULT_TEST_SPLIT = "test";
   public static final String DEFAULT_NORMALIZATION = "unit";
@@ -92,6 +96,9 @@ public final class TrainConfig {
   private final ModelSource modelSource;
   private final String modelBuilder;
   private final String modelPath;
+  private final String modelLayers;
+  private final int maxTrainExamples;
+  private final int maxTestExamples;
   private final String dataPath;
   private final String trainSplit;
   private final String testSplit;
@@ -141,6 +148,9 @@ public final class TrainConfig {
     modelSource = b.modelSource;
     modelBuilder = b.modelBuilder;
     modelPath = b.modelPath;
+    modelLayers = b.modelLayers;
+    maxTrainExamples = b.maxTrainExamples;
+    maxTestExamples = b.maxTestExamples;
     dataPath = b.dataPath;
     trainSplit = b.trainSplit;
     testSplit = b.testSplit;
@@ -272,6 +282,9 @@ public final class TrainConfig {
         .modelSource(r.enumValue("model.source", ModelSource.class))
         .modelBuilder(r.str("model.builder"))
         .modelPath(r.str("model.path"))
+        .modelLayers(r.str("model.layers"))
+        .maxTrainExamples(r.integer("data.max-train-examples"))
+        .maxTestExamples(r.integer("data.max-test-examples"))
         .dataPath(r.str("data.path"))
         .trainSplit(r.str("data.train-split"))
         .testSplit(r.str("data.test-split"))
@@ -448,6 +461,13 @@ public final class TrainConfig {
   public ModelSource modelSource() { return modelSource; }
   public String modelBuilder() { return modelBuilder; }
   public String modelPath() { return modelPath; }
+  /** sparse (sparsetrain layers, masks as the "M" parameter) | stock (DL4J layers, for baselines). */
+  public String modelLayers() { return modelLayers; }
+  public boolean sparseLayers() { return "sparse".equals(modelLayers); }
+  /** At most this many training examples (the first of the prepared shuffle), 0 = all. */
+  public int maxTrainExamples() { return maxTrainExamples; }
+  /** At most this many test examples, 0 = all. */
+  public int maxTestExamples() { return maxTestExamples; }
   public String dataPath() { return dataPath; }
   public String trainSplit() { return trainSplit; }
   public String testSplit() { return testSplit; }
@@ -520,7 +540,8 @@ public final class TrainConfig {
   public Builder toBuilder() {
     Builder b = new Builder();
     b.name = name; b.seed = seed; b.epochs = epochs; b.modelSource = modelSource; b.modelBuilder = modelBuilder;
-    b.modelPath = modelPath; b.dataPath = dataPath; b.trainSplit = trainSplit; b.testSplit = testSplit;
+    b.modelPath = modelPath; b.modelLayers = modelLayers; b.maxTrainExamples = maxTrainExamples;
+    b.maxTestExamples = maxTestExamples; b.dataPath = dataPath; b.trainSplit = trainSplit; b.testSplit = testSplit;
     b.normalization = normalization; b.randomCropPadding = randomCropPadding; b.horizontalFlip = horizontalFlip;
     b.evalBatchSize = evalBatchSize; b.optimizer = optimizer; b.learningRate = learningRate; b.momentum = momentum;
     b.weightDecay = weightDecay; b.lrSchedule = lrSchedule; b.lrMilestones = new ArrayList<>(lrMilestones);
@@ -546,6 +567,7 @@ public final class TrainConfig {
     m0.put("train.model.source", modelSource.name().toLowerCase(Locale.ROOT));
     m0.put("train.model.builder", modelBuilder);
     m0.put("train.model.path", modelPath);
+    m0.put("train.model.layers", modelLayers);
     m0.put("train.data.path", redact(dataPath));
     m0.put("train.data.train-split", trainSplit);
     m0.put("train.data.test-split", testSplit);
@@ -553,6 +575,8 @@ public final class TrainConfig {
     m0.put("train.data.random-crop-padding", randomCropPadding);
     m0.put("train.data.horizontal-flip", horizontalFlip);
     m0.put("train.data.eval-batch-size", evalBatchSize);
+    m0.put("train.data.max-train-examples", maxTrainExamples);
+    m0.put("train.data.max-test-examples", maxTestExamples);
     m0.put("train.optimizer.type", optimizer.name().toLowerCase(Locale.ROOT));
     m0.put("train.optimizer.learning-rate", learningRate);
     m0.put("train.optimizer.momentum", momentum);
@@ -620,6 +644,9 @@ public final class TrainConfig {
     private ModelSource modelSource = DEFAULT_MODEL_SOURCE;
     private String modelBuilder = DEFAULT_MODEL_BUILDER;
     private String modelPath = "";
+    private String modelLayers = DEFAULT_MODEL_LAYERS;
+    private int maxTrainExamples;
+    private int maxTestExamples;
     private String dataPath = "";
     private String trainSplit = DEFAULT_TRAIN_SPLIT;
     private String testSplit = DEFAULT_TEST_SPLIT;
@@ -668,6 +695,9 @@ public final class TrainConfig {
     public Builder modelSource(ModelSource v) { modelSource = v; return this; }
     public Builder modelBuilder(String v) { modelBuilder = v; return this; }
     public Builder modelPath(String v) { modelPath = v; return this; }
+    public Builder modelLayers(String v) { modelLayers = v; return this; }
+    public Builder maxTrainExamples(int v) { maxTrainExamples = v; return this; }
+    public Builder maxTestExamples(int v) { maxTestExamples = v; return this; }
     public Builder dataPath(String v) { dataPath = v; return this; }
     public Builder trainSplit(String v) { trainSplit = v; return this; }
     public Builder testSplit(String v) { testSplit = v; return this; }
@@ -724,8 +754,8 @@ public final class TrainConfig {
       }
       Objects.requireNonNull(modelSource, "modelSource");
       if (modelSource == ModelSource.BUILDER) {
-        if (!List.of("lenet5", "resnet20", "tiny-cnn").contains(modelBuilder)) {
-          throw bad("train.model.builder", "one of lenet5|resnet20|tiny-cnn", "'" + modelBuilder + "'");
+        if (!MODEL_BUILDERS.contains(modelBuilder)) {
+          throw bad("train.model.builder", "one of " + String.join("|", MODEL_BUILDERS), "'" + modelBuilder + "'");
         }
       } else if (modelPath == null || modelPath.isBlank()) {
         throw new TrainConfigException("train.model.path", "train.model.path must name the DL4J "
@@ -743,6 +773,13 @@ public final class TrainConfig {
       }
       if (randomCropPadding < 0 || randomCropPadding > 64) {
         throw bad("train.data.random-crop-padding", "in [0, 64]", randomCropPadding);
+      }
+      if (!List.of("sparse", "stock").contains(modelLayers)) {
+        throw bad("train.model.layers", "sparse or stock", "'" + modelLayers + "'");
+      }
+      if (maxTrainExamples < 0 || maxTestExamples < 0) {
+        throw bad("train.data.max-train-examples", ">= 0 (0 = all) for max-train-examples and max-test-examples",
+            maxTrainExamples + "/" + maxTestExamples);
       }
       if (evalBatchSize < 1) {
         throw bad("train.data.eval-batch-size", ">= 1", evalBatchSize);

@@ -1,6 +1,14 @@
 package io.sparsetrain.jobs.train.model;
 
 import io.sparsetrain.jobs.train.config.TrainConfig;
+import io.sparsetrain.nn.convert.SparseConversion;
+import io.sparsetrain.nn.layers.SparseConvolution;
+import io.sparsetrain.nn.layers.SparseDense;
+import io.sparsetrain.nn.models.ImageShape;
+import io.sparsetrain.nn.models.LayerKind;
+import io.sparsetrain.nn.models.LeNet5;
+import io.sparsetrain.nn.models.ModelSpec;
+import io.sparsetrain.nn.models.ResNets;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -11,13 +19,9 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.ActivationLayer;
-import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
@@ -28,6 +32,7 @@ import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
@@ -35,12 +40,13 @@ import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
- * Creates the network of a run: from a model builder (LeNet-5, ResNet-20, a tiny CNN for tests) for a dataset's
- * image shape and class count, or from a user's DL4J model zip / JSON configuration (ComputationGraph or
- * MultiLayerNetwork). The optimizer of the configuration is applied to every layer in all cases.
- *
- * <p>The builders use stock DL4J layers; masks are enforced by the train job (driver and worker listeners).
- * When {@code io.sparsetrain.nn} ships its masked-layer builders, they replace these.
+ * Creates the network of a run: from a model builder of {@code io.sparsetrain.nn.models} (ResNet-20/32/56,
+ * ResNet-18, LeNet-5; plus a tiny CNN for tests) for a dataset's image shape and class count, or from a user's
+ * DL4J model zip / JSON configuration (ComputationGraph or MultiLayerNetwork). With
+ * {@code train.model.layers = sparse} (the default) convolutions and hidden dense layers are sparsetrain sparse
+ * layers (a user's model is converted with {@link SparseConversion#toSparse}, keeping its weights); with
+ * {@code stock} they are DL4J's own layers (baseline). The optimizer of the configuration is applied to every
+ * layer in all cases.
  */
 public final class ModelFactory {
   private ModelFactory() {}
@@ -57,8 +63,16 @@ public final class ModelFactory {
     }
   }
 
+  /** The {@code nn.models} spec of a configuration for a dataset's image shape and class count. */
+  public static ModelSpec spec(TrainConfig c, int channels, int height, int width, int numClasses) {
+    return ModelSpec.builder().input(ImageShape.of(channels, height, width)).numClasses(numClasses)
+        .layers(c.sparseLayers() ? LayerKind.SPARSE : LayerKind.STOCK).seed(c.seed()).updater(updater(c))
+        .l2(c.weightDecay()).build();
+  }
+
   /**
-   * A freshly initialised network (seeded with {@code train.seed}).
+   * A freshly initialised network (seeded with {@code train.seed}), or the user's model (converted to sparse
+   * layers unless {@code train.model.layers = stock}).
    *
    * @param channels image channels, height, width of the dataset; numClasses its class count
    */
@@ -67,10 +81,7 @@ public final class ModelFactory {
     ComputationGraph g;
     switch (c.modelSource()) {
       case BUILDER:
-        ComputationGraphConfiguration conf = builder(c, channels, height, width, numClasses);
-        g = new ComputationGraph(conf);
-        g.init();
-        return g;
+        return ResNets.init(builder(c, spec(c, channels, height, width, numClasses)));
       case ZIP:
         g = loadZip(c.modelPath(), hadoopConf);
         break;
@@ -80,85 +91,60 @@ public final class ModelFactory {
     }
     FineTuneConfiguration ft = new FineTuneConfiguration.Builder().updater(updater(c)).seed(c.seed())
         .l2(c.weightDecay()).build();
-    return new TransferLearning.GraphBuilder(g).fineTuneConfiguration(ft).build();
+    g = new TransferLearning.GraphBuilder(g).fineTuneConfiguration(ft).build();
+    return c.sparseLayers() ? SparseConversion.toSparse(g) : g;
   }
 
-  static ComputationGraphConfiguration builder(TrainConfig c, int channels, int h, int w, int numClasses) {
-    NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder().seed(c.seed())
-        .updater(updater(c)).weightInit(WeightInit.RELU).l2(c.weightDecay())
-        .convolutionMode(ConvolutionMode.Same);
+  /** The configuration of {@code train.model.builder}. */
+  static ComputationGraphConfiguration builder(TrainConfig c, ModelSpec spec) {
     switch (c.modelBuilder()) {
-      case "tiny-cnn":
-        return base.graphBuilder().addInputs("input")
-            .addLayer("conv1", new ConvolutionLayer.Builder(3, 3).nOut(4).activation(Activation.RELU).build(), "input")
-            .addLayer("pool1", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
-                "conv1")
-            .addLayer("conv2", new ConvolutionLayer.Builder(3, 3).nOut(8).activation(Activation.RELU).build(), "pool1")
-            .addLayer("pool2", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
-                "conv2")
-            .addLayer("fc1", new DenseLayer.Builder().nOut(16).activation(Activation.RELU).build(), "pool2")
-            .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
-                .activation(Activation.SOFTMAX).build(), "fc1")
-            .setOutputs("output").setInputTypes(InputType.convolutional(h, w, channels)).build();
-      case "lenet5":
-        return base.graphBuilder().addInputs("input")
-            .addLayer("conv1", new ConvolutionLayer.Builder(5, 5).nOut(6).activation(Activation.RELU).build(), "input")
-            .addLayer("pool1", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
-                "conv1")
-            .addLayer("conv2", new ConvolutionLayer.Builder(5, 5).nOut(16).activation(Activation.RELU)
-                .convolutionMode(ConvolutionMode.Truncate).build(), "pool1")
-            .addLayer("pool2", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
-                "conv2")
-            .addLayer("fc1", new DenseLayer.Builder().nOut(120).activation(Activation.RELU).build(), "pool2")
-            .addLayer("fc2", new DenseLayer.Builder().nOut(84).activation(Activation.RELU).build(), "fc1")
-            .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
-                .activation(Activation.SOFTMAX).build(), "fc2")
-            .setOutputs("output").setInputTypes(InputType.convolutional(h, w, channels)).build();
       case "resnet20":
-        return resnet20(base, channels, h, w, numClasses);
+        return ResNets.cifar(20, spec);
+      case "resnet32":
+        return ResNets.cifar(32, spec);
+      case "resnet56":
+        return ResNets.cifar(56, spec);
+      case "resnet18":
+        return ResNets.imagenet(18, spec);
+      case "lenet5":
+        return LeNet5.configuration(spec);
+      case "tiny-cnn":
+        return tinyCnn(spec);
       default:
         throw new IllegalArgumentException("unknown model builder " + c.modelBuilder());
     }
   }
 
-  /** ResNet-20 for small images (He et al. 2016, CIFAR variant: 3 stages of 3 basic blocks, 16/32/64 channels). */
-  static ComputationGraphConfiguration resnet20(NeuralNetConfiguration.Builder base, int channels, int h, int w,
-      int numClasses) {
-    ComputationGraphConfiguration.GraphBuilder g = base.graphBuilder().addInputs("input")
-        .addLayer("conv1", new ConvolutionLayer.Builder(3, 3).nOut(16).hasBias(false)
-            .activation(Activation.IDENTITY).build(), "input")
-        .addLayer("bn1", new BatchNormalization.Builder().build(), "conv1")
-        .addLayer("relu1", new ActivationLayer.Builder().activation(Activation.RELU).build(), "bn1");
-    String in = "relu1";
-    int[] widths = {16, 32, 64};
-    for (int stage = 0; stage < 3; stage++) {
-      for (int block = 0; block < 3; block++) {
-        String p = "s" + (stage + 1) + "b" + (block + 1);
-        int stride = (stage > 0 && block == 0) ? 2 : 1;
-        int nOut = widths[stage];
-        g.addLayer(p + "_conv1", new ConvolutionLayer.Builder(3, 3).stride(stride, stride).nOut(nOut)
-                .hasBias(false).activation(Activation.IDENTITY).build(), in)
-            .addLayer(p + "_bn1", new BatchNormalization.Builder().build(), p + "_conv1")
-            .addLayer(p + "_relu1", new ActivationLayer.Builder().activation(Activation.RELU).build(), p + "_bn1")
-            .addLayer(p + "_conv2", new ConvolutionLayer.Builder(3, 3).nOut(nOut).hasBias(false)
-                .activation(Activation.IDENTITY).build(), p + "_relu1")
-            .addLayer(p + "_bn2", new BatchNormalization.Builder().build(), p + "_conv2");
-        String shortcut = in;
-        if (stride != 1) {
-          g.addLayer(p + "_down", new ConvolutionLayer.Builder(1, 1).stride(stride, stride).nOut(nOut)
-                  .hasBias(false).activation(Activation.IDENTITY).build(), in)
-              .addLayer(p + "_down_bn", new BatchNormalization.Builder().build(), p + "_down");
-          shortcut = p + "_down_bn";
-        }
-        g.addVertex(p + "_add", new ElementWiseVertex(ElementWiseVertex.Op.Add), p + "_bn2", shortcut)
-            .addLayer(p + "_relu2", new ActivationLayer.Builder().activation(Activation.RELU).build(), p + "_add");
-        in = p + "_relu2";
-      }
+  /** Two 3x3 convolutions with max pooling, a 16-unit hidden dense layer and a softmax classifier (tests). */
+  static ComputationGraphConfiguration tinyCnn(ModelSpec spec) {
+    boolean sparse = spec.layers() == LayerKind.SPARSE;
+    NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder().seed(spec.seed())
+        .dataType(DataType.FLOAT).updater(spec.updater()).weightInit(WeightInit.RELU);
+    if (spec.l2() > 0) {
+      base.l2(spec.l2());
     }
-    return g.addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), in)
-        .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
-            .activation(Activation.SOFTMAX).build(), "pool")
-        .setOutputs("output").setInputTypes(InputType.convolutional(h, w, channels)).build();
+    return base.graphBuilder().addInputs("input")
+        .addLayer("conv1", conv(sparse, 4), "input")
+        .addLayer("pool1", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
+            "conv1")
+        .addLayer("conv2", conv(sparse, 8), "pool1")
+        .addLayer("pool2", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(),
+            "conv2")
+        .addLayer("fc1", sparse ? new SparseDense.Builder().nOut(16).activation(Activation.RELU).build()
+            : new DenseLayer.Builder().nOut(16).activation(Activation.RELU).build(), "pool2")
+        .addLayer("output", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(spec.numClasses())
+            .activation(Activation.SOFTMAX).build(), "fc1")
+        .setOutputs("output")
+        .setInputTypes(InputType.convolutional(spec.input().height(), spec.input().width(), spec.input().channels()))
+        .build();
+  }
+
+  private static org.deeplearning4j.nn.conf.layers.Layer conv(boolean sparse, int nOut) {
+    return sparse
+        ? new SparseConvolution.Builder(3, 3).nOut(nOut).padding(1, 1).convolutionMode(ConvolutionMode.Truncate)
+            .activation(Activation.RELU).build()
+        : new ConvolutionLayer.Builder(3, 3).nOut(nOut).padding(1, 1).convolutionMode(ConvolutionMode.Truncate)
+            .activation(Activation.RELU).build();
   }
 
   /** Reads a DL4J model zip (ComputationGraph or MultiLayerNetwork) with its updater state. */

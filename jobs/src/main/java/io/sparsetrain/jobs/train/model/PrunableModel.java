@@ -8,8 +8,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 /**
  * The train job's view of the network on the driver: which weights are prunable, how masks are written into the
  * parameters, and whether the masks are frozen. A thin adapter so the job does not depend on how sparse layers
- * are implemented ({@link GraphPrunableModel} for stock DL4J layers; the {@code io.sparsetrain.nn} MaskedNetwork
- * adapter once that lands).
+ * are implemented: {@link MaskedNetworkModel} for networks on sparsetrain sparse layers (masks are the "M"
+ * parameter), {@link GraphPrunableModel} for stock DL4J layers (the baseline: masks multiplied into W).
  */
 public interface PrunableModel {
 
@@ -32,4 +32,22 @@ public interface PrunableModel {
   void freeze();
 
   boolean isFrozen();
+
+  /**
+   * True when the masks are part of the network's parameters (sparse layers): they reach the workers with the
+   * parameters, and workers only check their checksums. False: the masks must be shipped beside the network.
+   */
+  default boolean masksInParameters() {
+    return false;
+  }
+
+  /** True when the network's classifier is among {@link #prunableLayers()} (so exclude-classifier applies). */
+  default boolean classifierPrunable() {
+    return true;
+  }
+
+  /** Names of the layers computing on compressed N:M kernels (on the driver). */
+  default List<String> compressedLayers() {
+    return List.of();
+  }
 }

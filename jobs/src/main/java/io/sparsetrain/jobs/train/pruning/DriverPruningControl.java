@@ -43,16 +43,25 @@ public final class DriverPruningControl {
       boolean frozeNow, boolean frozen) {}
 
   public DriverPruningControl(TrainConfig config, long roundsPerEpoch) {
+    this(config, roundsPerEpoch, true);
+  }
+
+  /**
+   * @param classifierPrunable false when the network's classifier is not among the prunable layers (a stock
+   *     OutputLayer on a sparse network): then {@code exclude-classifier} must not exclude the last hidden dense
+   *     layer instead
+   */
+  public DriverPruningControl(TrainConfig config, long roundsPerEpoch, boolean classifierPrunable) {
     this.config = config;
     this.schedule = CubicSparsitySchedule.builder().startEpoch(config.startEpoch())
         .lengthEpochs(Math.max(1, config.lengthEpochs())).stepsPerEpoch(roundsPerEpoch)
         .exponent(config.exponent()).initialSparsity(config.initialSparsity())
         .finalSparsity(config.finalSparsity()).build();
-    this.controller = buildController(config);
+    this.controller = buildController(config, classifierPrunable);
   }
 
   /** The mask makers of the configured pattern (1x1 convolutions always use plain magnitude pruning). */
-  static GlobalSparsityController buildController(TrainConfig c) {
+  static GlobalSparsityController buildController(TrainConfig c, boolean classifierPrunable) {
     MaskMaker conv;
     switch (c.pattern()) {
       case WINDOW:
@@ -74,7 +83,7 @@ public final class DriverPruningControl {
     MaskMaker dense = "block".equals(c.fcMethod()) ? new FcPruner(c.fcBlockSize(), c.fcBlockFraction())
         : new MagnitudePruner();
     GlobalSparsityController.Builder b = GlobalSparsityController.builder().convMethod(conv).denseMethod(dense)
-        .excludeFirstConv(c.excludeFirstConv()).excludeClassifier(c.excludeClassifier());
+        .excludeFirstConv(c.excludeFirstConv()).excludeClassifier(c.excludeClassifier() && classifierPrunable);
     for (String ex : c.exclude()) {
       b.exclude(ex);
     }
@@ -142,7 +151,8 @@ public final class DriverPruningControl {
 
   /** What workers must enforce in the next round. */
   public WorkerMasks workerMasks(PrunableModel model, long step) {
-    return WorkerMasks.of(model.masks(), step, model.isFrozen());
+    return model.masksInParameters() ? WorkerMasks.checksumsOf(model.masks(), step, model.isFrozen())
+        : WorkerMasks.of(model.masks(), step, model.isFrozen());
   }
 
   /** Zeros over prunable (non-excluded) weights of the current masks. */

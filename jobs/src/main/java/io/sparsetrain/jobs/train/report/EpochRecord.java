@@ -24,6 +24,8 @@ public final class EpochRecord {
   public long images;
   public double seconds;
   public double learningRate;
+  /** Layers that ran on compressed N:M kernels on the workers in the epoch's last averaging round. */
+  public java.util.List<String> workerCompressedLayers = new java.util.ArrayList<>();
   /** Fraction of zero weights per candidate layer at the end of the epoch. */
   public Map<String, Double> layerSparsity = new LinkedHashMap<>();
 }

@@ -18,9 +18,9 @@ public interface DistributedTrainer extends AutoCloseable {
    * optimizer state come back into {@link #network()}.
    *
    * @param masks what workers must enforce (checked against the driver's checksums), or null for none
-   * @return the averaged training loss of the round
+   * @return the averaged training loss of the round and what the workers reported
    */
-  double fitRound(JavaRDD<DataSet> chunk, WorkerMasks masks);
+  RoundResult fitRound(JavaRDD<DataSet> chunk, WorkerMasks masks);
 
   /** The averaged network on the driver. */
   ComputationGraph network();
@@ -45,6 +45,15 @@ public interface DistributedTrainer extends AutoCloseable {
   /** Releases cluster-side resources (export directories, cached data). */
   @Override
   void close();
+
+  /**
+   * What one averaging round reports.
+   *
+   * @param loss the averaged training loss
+   * @param workerCompressedLayers layers that computed on compressed N:M kernels on at least one worker (sparse
+   *     layers with frozen N:M masks; empty when no mask is frozen or the layers are stock)
+   */
+  record RoundResult(double loss, java.util.SortedSet<String> workerCompressedLayers) {}
 
   /** Accuracy fractions in [0, 1] and the number of evaluated examples. */
   record Accuracy(double top1, double topN, int topNValue, long examples) {}

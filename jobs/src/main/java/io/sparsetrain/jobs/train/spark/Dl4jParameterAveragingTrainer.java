@@ -4,10 +4,12 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.TreeSet;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.util.CollectionAccumulator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
@@ -51,6 +53,7 @@ public final class Dl4jParameterAveragingTrainer implements DistributedTrainer {
   private final JavaSparkContext sc;
   private final Settings settings;
   private final SparkComputationGraph spark;
+  private final CollectionAccumulator<String> compressedLayers;
 
   public Dl4jParameterAveragingTrainer(JavaSparkContext sc, ComputationGraph network, Settings settings) {
     this.sc = sc;
@@ -73,6 +76,7 @@ public final class Dl4jParameterAveragingTrainer implements DistributedTrainer {
         .collectTrainingStats(false)
         .build();
     this.spark = new SparkComputationGraph(sc, network, master);
+    this.compressedLayers = sc.sc().collectionAccumulator("sparsetrain: layers on compressed kernels (workers)");
   }
 
   static Repartition repartition(String s) {
@@ -87,14 +91,15 @@ public final class Dl4jParameterAveragingTrainer implements DistributedTrainer {
   }
 
   @Override
-  public double fitRound(JavaRDD<DataSet> chunk, WorkerMasks masks) {
+  public RoundResult fitRound(JavaRDD<DataSet> chunk, WorkerMasks masks) {
     List<TrainingListener> listeners = new ArrayList<>();
+    compressedLayers.reset();
     if (masks != null && !masks.isEmpty()) {
-      listeners.add(new MaskEnforcingWorkerListener(masks));
+      listeners.add(new MaskEnforcingWorkerListener(masks, compressedLayers));
     }
     spark.setListeners(listeners);
     spark.fit(chunk);
-    return spark.getScore();
+    return new RoundResult(spark.getScore(), new TreeSet<>(compressedLayers.value()));
   }
 
   @Override

@@ -13,6 +13,10 @@ import java.util.TreeMap;
  * (versioned format) and, separately, the driver's checksums (whole set and per layer). A worker decodes the
  * masks and {@link #verify()}s them against the driver's checksums before it trains, so that a worker holding a
  * different mask fails loudly instead of silently un-zeroing weights in the average (METHODS.md section 5).
+ *
+ * <p>For networks on sparse layers the masks are the layers' "M" parameters and reach the workers with the
+ * parameters: then only the checksums are shipped ({@link #checksumsOf}) and the worker checks the masks its
+ * network holds ({@link #verifyWorker}).
  */
 public final class WorkerMasks implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -49,8 +53,44 @@ public final class WorkerMasks implements Serializable {
     return new WorkerMasks(shipped.toBytes(), MaskChecksum.of(driver), layers, step, frozen);
   }
 
+  /** Only the driver's checksums, for networks whose masks travel as parameters (sparse layers). */
+  public static WorkerMasks checksumsOf(MaskSet driverMasks, long step, boolean frozen) {
+    Map<String, Long> layers = new TreeMap<>();
+    for (String n : driverMasks.names()) {
+      layers.put(n, MaskChecksum.of(driverMasks.get(n)));
+    }
+    return new WorkerMasks(null, MaskChecksum.of(driverMasks), layers, step, frozen);
+  }
+
+  /** True when the masks themselves are shipped (stock layers); false when only checksums are. */
+  public boolean shipsMasks() {
+    return maskBytes != null;
+  }
+
+  /**
+   * Checks the masks a worker's network holds against the driver's checksums.
+   *
+   * @throws MaskChecksumMismatchException naming the first differing layer and both checksums
+   */
+  public void verifyWorker(MaskSet workerMasks) {
+    for (Map.Entry<String, Long> e : driverLayerChecksums.entrySet()) {
+      String layer = e.getKey();
+      if (!workerMasks.contains(layer)) {
+        throw new MaskChecksumMismatchException(layer, e.getValue(), 0L, step, "the worker network has no mask for it");
+      }
+      long w = MaskChecksum.of(workerMasks.get(layer));
+      if (w != e.getValue()) {
+        throw new MaskChecksumMismatchException(layer, e.getValue(), w, step, null);
+      }
+    }
+  }
+
   /** Decodes the shipped masks (fails on an unknown format version). */
   public MaskSet decode() {
+    if (maskBytes == null) {
+      throw new IllegalStateException("only checksums were shipped (schedule step " + step
+          + "): the masks are in the network's parameters");
+    }
     try {
       return MaskSet.fromBytes(maskBytes);
     } catch (MalformedMaskException e) {
