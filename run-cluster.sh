@@ -17,6 +17,8 @@ FASHION_DIR="/usr/share/datasets/fashion-mnist"
 
 MASTER_URL=""          # empty: embedded cluster
 JOB="pipeline"
+RECIPE="$ROOT/jobs/src/main/resources/recipes/resnet20-fashion-mnist-combined70.conf"
+PRINT_SUBMIT=0
 OUT="$ROOT/out"
 SKIP_BUILD=0
 SKIP_INSTALL=0
@@ -36,7 +38,11 @@ Options:
   --master URL          Submit to an existing cluster instead: spark://host:port (profile standalone),
                         yarn (profile yarn) or k8s://https://host:port (profile kubernetes).
   --job NAME            pipeline (default): prepare Fashion-MNIST as Parquet shards and print the manifest
-                        summary.  smoke: a checked sum over all executors (proves the cluster works).
+                        summary.  train: train with --recipe on the prepared Fashion-MNIST (prepares it
+                        first if missing).  smoke: a checked sum over all executors (proves the cluster works).
+  --recipe FILE         The train job's HOCON configuration (default: the ResNet-20 70% combined recipe,
+                        jobs/src/main/resources/recipes/resnet20-fashion-mnist-combined70.conf).
+  --print-submit-args   Print the spark-submit arguments of the job (one per line) and exit.
   --out DIR             Where outputs go (default ./out). Dataset: DIR/fashion-mnist, cluster logs: DIR/cluster.
   --workers N           Embedded cluster: number of worker JVMs (default from the embedded-cluster profile).
   --sparkconf-file F    A HOCON file overriding sparkconf's profiles (see sparkconf/src/main/resources).
@@ -61,6 +67,8 @@ while [[ $# -gt 0 ]]; do
     --out) [[ $# -ge 2 ]] || die "--out needs a directory"; OUT="$2"; shift 2 ;;
     --workers) [[ $# -ge 2 ]] || die "--workers needs a number"; WORKERS="$2"; shift 2 ;;
     --sparkconf-file) [[ $# -ge 2 ]] || die "--sparkconf-file needs a file"; SPARKCONF_FILE="$2"; shift 2 ;;
+    --recipe) [[ $# -ge 2 ]] || die "--recipe needs a file"; RECIPE="$2"; shift 2 ;;
+    --print-submit-args) PRINT_SUBMIT=1; shift ;;
     --skip-build) SKIP_BUILD=1; shift ;;
     --skip-install) SKIP_INSTALL=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -68,7 +76,11 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; die "unknown option '$1'" ;;
   esac
 done
-case "$JOB" in pipeline|smoke) ;; *) die "--job must be pipeline or smoke, got '$JOB'" ;; esac
+case "$JOB" in pipeline|train|smoke) ;; *) die "--job must be pipeline, train or smoke, got '$JOB'" ;; esac
+if [[ "$JOB" == train ]]; then
+  [[ -f "$RECIPE" ]] || die "--recipe not found: $RECIPE"
+  RECIPE="$(cd "$(dirname "$RECIPE")" && pwd)/$(basename "$RECIPE")"
+fi
 if [[ -n "$WORKERS" && ! "$WORKERS" =~ ^[1-8]$ ]]; then die "--workers must be 1..8, got '$WORKERS'"; fi
 [[ -z "$SPARKCONF_FILE" || -f "$SPARKCONF_FILE" ]] || die "--sparkconf-file not found: $SPARKCONF_FILE"
 mkdir -p "$OUT"
@@ -80,7 +92,7 @@ install_missing() {
   local pkgs=()
   command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
-  if [[ "$JOB" == pipeline && ! -f "$FASHION_DIR/train-images-idx3-ubyte.gz" ]]; then
+  if [[ "$JOB" != smoke && ! -f "$FASHION_DIR/train-images-idx3-ubyte.gz" ]]; then
     pkgs+=(dataset-fashion-mnist)
   fi
   [[ ${#pkgs[@]} -eq 0 ]] && return 0
@@ -207,28 +219,46 @@ status_cluster() {
 }
 
 # ---------------------------------------------------------------- submit
-submit() {  # submit JOB-ARGS...
+submit_args() {  # submit_args NAME JOB-ARGS...: sets SUBMIT_ARGS (spark-submit arguments, sparkconf's profile)
+  local name="$1"; shift
   local profile pa
   profile="$(profile_for_master "$MASTER_URL")"
   pa="$(profile_args)"
-  local args=()
-  mapfile -t args < <(sparkconf submit-args --profile "$profile" $pa ${MASTER_URL:+--master "$MASTER_URL"})
-  local driver_mem
-  driver_mem="$(sparkconf get --profile "$profile" $pa spark.driver.memory)"
-  log "spark-submit (profile $profile) $*"
-  SPARK_HOME="$SPARK_HOME_DIR" SPARK_SCALA_VERSION=2.12 SPARK_LOCAL_IP=127.0.0.1 \
-    java "-Xmx$driver_mem" $JVM_FLAGS -cp "$SPARK_HOME_DIR/conf:$SPARK_HOME_DIR/jars/*" org.apache.spark.deploy.SparkSubmit \
-    "${args[@]}" --name "sparsetrain-$JOB" --class io.sparsetrain.jobs.Main "$APP_JAR" "$@"
+  mapfile -t SUBMIT_ARGS < <(sparkconf submit-args --profile "$profile" $pa ${MASTER_URL:+--master "$MASTER_URL"})
+  SUBMIT_ARGS+=(--name "sparsetrain-$name" --class io.sparsetrain.jobs.Main "$APP_JAR" "$@")
+  DRIVER_MEM="$(sparkconf get --profile "$profile" $pa spark.driver.memory)"
+  SUBMIT_PROFILE="$profile"
 }
 
-job_args() {  # sets JARGS
+submit() {  # submit NAME JOB-ARGS...
+  submit_args "$@"
+  log "spark-submit (profile $SUBMIT_PROFILE) ${*:2}"
+  SPARK_HOME="$SPARK_HOME_DIR" SPARK_SCALA_VERSION=2.12 SPARK_LOCAL_IP=127.0.0.1 \
+    java "-Xmx$DRIVER_MEM" $JVM_FLAGS -cp "$SPARK_HOME_DIR/conf:$SPARK_HOME_DIR/jars/*" org.apache.spark.deploy.SparkSubmit \
+    "${SUBMIT_ARGS[@]}"
+}
+
+PREP_ARGS=(prep --preset fashion-mnist --format idx --input "$FASHION_DIR"
+  --output "$OUT/fashion-mnist" --shards 8 --seed 42 --overwrite)
+SMOKE_ARGS=(smoke --expect-executors "${WORKERS:-2}")
+TRAIN_ARGS=(train --config "$RECIPE" --set "data.path=\"$OUT/fashion-mnist\""
+  --set "output.dir=\"$OUT/train/$(basename "$RECIPE" .conf)\"")
+
+run_job() {  # the job's steps, each a spark-submit
   case "$JOB" in
-    smoke)
-      JARGS=(smoke --expect-executors "${WORKERS:-2}") ;;
-    pipeline)
-      JARGS=(prep --preset fashion-mnist --format idx --input "$FASHION_DIR"
-        --output "$OUT/fashion-mnist" --shards 8 --seed 42 --overwrite) ;;
+    smoke) submit smoke "${SMOKE_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
+    pipeline) submit prep "${PREP_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
+    train)
+      if [[ ! -f "$OUT/fashion-mnist/manifest.json" ]]; then submit prep "${PREP_ARGS[@]}"; fi
+      submit train "${TRAIN_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
   esac
+}
+
+print_submit_args() {
+  local -A args_of=([smoke]=SMOKE_ARGS [pipeline]=PREP_ARGS [train]=TRAIN_ARGS)
+  local -n job_args="${args_of[$JOB]}"
+  submit_args "$JOB" "${job_args[@]}" "${EXTRA_JOB_ARGS[@]}"
+  printf '%s\n' "${SUBMIT_ARGS[@]}"
 }
 
 # ---------------------------------------------------------------- main
@@ -236,6 +266,12 @@ case "$COMMAND" in
   stop) stop_cluster; exit 0 ;;
   status) status_cluster; exit 0 ;;
 esac
+
+if [[ "$PRINT_SUBMIT" -eq 1 ]]; then
+  [[ -f "$CONF_JAR" ]] || die "build first (mvn -DskipTests package): $CONF_JAR is missing"
+  print_submit_args
+  exit 0
+fi
 
 install_missing
 check_java
@@ -250,6 +286,5 @@ if [[ -z "$MASTER_URL" ]]; then
   start_cluster
 fi
 
-job_args
-submit "${JARGS[@]}" "${EXTRA_JOB_ARGS[@]}"
+run_job
 log "done: $JOB finished; outputs under $OUT"

@@ -1,32 +1,33 @@
 package io.sparsetrain.dataprep;
 
-import java.io.IOException;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.io.Serializable;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 
-/** A Hadoop Configuration that can be broadcast to executors (Spark's own wrapper is private[spark]). */
+/**
+ * A Hadoop Configuration that can be broadcast to executors (Spark's own wrapper is private[spark]).
+ * The settings are held as a plain map so that both Java serialization and Kryo (which broadcasts use
+ * under sparkconf's profiles, and which skips transient fields and writeObject hooks) carry them.
+ */
 public final class SerializableHadoopConf implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
+  private final HashMap<String, String> entries = new HashMap<>();
   private transient Configuration conf;
 
   public SerializableHadoopConf(Configuration conf) {
+    for (Map.Entry<String, String> e : conf) {
+      entries.put(e.getKey(), e.getValue());
+    }
     this.conf = conf;
   }
 
-  public Configuration get() {
+  public synchronized Configuration get() {
+    if (conf == null) {
+      Configuration c = new Configuration(false);
+      entries.forEach(c::set);
+      conf = c;
+    }
     return conf;
-  }
-
-  private void writeObject(ObjectOutputStream out) throws IOException {
-    out.defaultWriteObject();
-    conf.write(out);
-  }
-
-  private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
-    in.defaultReadObject();
-    conf = new Configuration(false);
-    conf.readFields(in);
   }
 }

@@ -70,7 +70,7 @@ class EmbeddedClusterIT {
   void badOptionsFailBeforeAnyClusterStarts(@TempDir Path out) throws Exception {
     Run badJob = runCluster(out, "--job", "nope");
     assertNotEquals(0, badJob.exit());
-    assertTrue(badJob.output().contains("--job must be pipeline or smoke, got 'nope'"), badJob.output());
+    assertTrue(badJob.output().contains("--job must be pipeline, train or smoke, got 'nope'"), badJob.output());
 
     Run badMaster = runCluster(out, "--master", "mesos://x:1", "--job", "smoke");
     assertNotEquals(0, badMaster.exit());
