@@ -73,7 +73,7 @@
  *       thread), handed out dynamically; each task packs its own slabs into its thread's workspace.</li>
  * </ol>
  *
- * <h2>Measured (JMH, benchmarks/run-kernels.sh; AMD EPYC Zen 5 VM, 2 cores, shared with other builds)</h2>
+ * <h2>Measured (JMH, benchmarks/run-kernels.sh; AMD EPYC Zen 5 VM, 2 cores)</h2>
  * Dense-equivalent GFLOP/s (2 rows K cols per product), medians, one thread, run of 2026-11-21
  * (benchmarks/results/kernels-2026-11-21.txt); full tables with
  * 2 threads, ND4J and DL4J in {@code benchmarks/results/kernels-*.txt}. On this VM the
@@ -81,15 +81,16 @@
  * compare ratios rather than absolute figures.
  * <pre>
  * rows x K x cols   our dense   2:4    1:4   Nd4j.gemm | 2:4/dense 1:4/dense | dX 2:4/dense dW 2:4/dense
- * 64x576x3136         74.9    115.4  189.7     58.5   |   1.54      2.53    |    1.51         1.02
- * 128x1152x784        83.0    130.8  212.6     82.2   |   1.58      2.56    |    1.67         1.03
- * 256x2304x196        78.8    115.0  200.8     66.4   |   1.46      2.55    |    1.36         0.94
- * 512x4608x49         59.1     91.5  170.3     61.8   |   1.55      2.88    |    1.64         0.72
- * 1024x1024x1024      74.3    131.4  236.0     96.9   |   1.77      3.18    |    1.68         0.93
- * (ND4J: OpenBLAS 0.3.19 with OPENBLAS_CORETYPE=SkylakeX; INDArray.mmul and the conv2d op were slower.)
+ * 64x576x3136         76.6    125.6  208.8     81.8   |   1.64      2.72    |    1.62         1.01
+ * 128x1152x784        84.6    133.4  230.9     91.9   |   1.58      2.73    |    1.59         1.02
+ * 256x2304x196        80.8    119.0  203.2     91.8   |   1.47      2.52    |    1.40         0.91
+ * 512x4608x49         67.6     99.7  166.7     75.3   |   1.48      2.47    |    1.39         0.68
+ * 1024x1024x1024      88.9    134.9  243.4     97.8   |   1.52      2.74    |    1.62         1.00
+ * (quiet machine, one thread; two threads and the other baselines in BENCHMARKS.md. ND4J: OpenBLAS
+ * 0.3.19 with OPENBLAS_CORETYPE=SkylakeX; INDArray.mmul and the conv2d op were slower.)
  *
- * conv2d 3x3, C -> C, batch 32, 1 thread: our dense vs DL4J ConvolutionLayer 7.8-28.6x forward,
- * 6.9-22.1x backward; 2:4 vs our dense 1.11-1.63x forward, 1.02-1.14x backward (im2col/col2im and
+ * conv2d 3x3, C -> C, batch 32, 1 thread: our dense vs DL4J ConvolutionLayer 10-25x forward,
+ * 9-20x backward; 2:4 vs our dense 1.14-1.32x forward, 1.09-1.16x backward (im2col/col2im and
  * the dense-route weight gradient are shared costs).
  * </pre>
  * The 2:4 pattern's limit is 2x; the gather kernel spends one L1 load per FMA (plus per-entry index
