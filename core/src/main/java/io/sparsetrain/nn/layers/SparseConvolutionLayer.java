@@ -9,7 +9,6 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.layers.BaseLayer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
@@ -24,12 +23,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * forward pass keeps its im2col input and pre-activations (Java heap, outside DL4J workspaces) for
  * the following backward pass, so backprop does not recompute the convolution.
  */
-public class SparseConvolutionLayer extends BaseLayer<SparseConvolution> implements SparseLayer {
+public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolution> {
 
-    private transient MaskedWeights maskedWeights;
     private transient ConvCompute compute;
     private transient Forward cache;
-    private transient int recomputedForwards;
 
     public SparseConvolutionLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -45,22 +42,20 @@ public class SparseConvolutionLayer extends BaseLayer<SparseConvolution> impleme
     }
 
     @Override
-    public boolean hasBias() {
-        return layerConf().hasBias();
+    protected char paramOrder() {
+        return 'c';
     }
 
     @Override
-    public boolean isPretrainLayer() {
-        return false;
+    protected MaskedWeights newMaskedWeights() {
+        SparseConvolution c = layerConf();
+        int[] k = c.getKernelSize();
+        return new MaskedWeights('c', (int) c.getNOut(), (int) c.getNIn() * k[0] * k[1]);
     }
 
-    private MaskedWeights mw() {
-        if (maskedWeights == null) {
-            SparseConvolution c = layerConf();
-            int[] k = c.getKernelSize();
-            maskedWeights = new MaskedWeights('c', (int) c.getNOut(), (int) c.getNIn() * k[0] * k[1]);
-        }
-        return maskedWeights;
+    @Override
+    protected void dropForwardCache() {
+        cache = null;
     }
 
     Conv2dShape shapeFor(INDArray in) {
@@ -113,9 +108,9 @@ public class SparseConvolutionLayer extends BaseLayer<SparseConvolution> impleme
     private Forward forward(boolean training) {
         Conv2dShape s = shapeFor(input);
         float[] x = NdFloats.read(input, 'c');
-        MaskedWeights.Pair wm = mw().masked(getParam(SparseConvolutionParamInitializer.WEIGHT_KEY), getParam(SparseLayerConfig.MASK_KEY), training);
+        MaskedWeights.Pair wm = mw().masked(weightParam(), maskParam(), training);
         NmFormat nm = layerConf().frozenFormat();
-        NmMatrix compressed = nm != null ? mw().compressed(wm.weights(), getParam(SparseLayerConfig.MASK_KEY), nm) : null;
+        NmMatrix compressed = nm != null ? mw().compressed(wm.weights(), maskParam(), nm) : null;
         float[] y = compute().forward(s, x, wm.weights(), compressed, training);
         if (hasBias()) {
             float[] b = NdFloats.read(getParam(SparseConvolutionParamInitializer.BIAS_KEY), 'c');
@@ -205,81 +200,20 @@ public class SparseConvolutionLayer extends BaseLayer<SparseConvolution> impleme
         return new Pair<>(gradient, eps);
     }
 
-    /** How many backward passes had to recompute their forward pass (the cache missed); for tests. */
-    public int recomputedForwards() {
-        return recomputedForwards;
-    }
-
     @Override
     public void clear() {
         super.clear();
-        cache = null;
         if (compute != null) {
             compute.release();
         }
     }
 
-    @Override
-    public void clearNoiseWeightParams() {
-        // no weight noise (rejected at instantiation)
-    }
-
     // ------------------------------------------------------------ SparseLayer
-
-    @Override
-    public String layerName() {
-        String n = layerConf().getLayerName();
-        return n != null ? n : String.valueOf(getIndex());
-    }
 
     @Override
     public LayerShape maskShape() {
         SparseConvolution c = layerConf();
         int[] k = c.getKernelSize();
         return LayerShape.conv((int) c.getNOut(), (int) c.getNIn(), k[0], k[1]);
-    }
-
-    @Override
-    public float[] weights() {
-        return NdFloats.read(getParam(SparseConvolutionParamInitializer.WEIGHT_KEY), 'c');
-    }
-
-    @Override
-    public float[] mask() {
-        return NdFloats.read(getParam(SparseLayerConfig.MASK_KEY), 'c');
-    }
-
-    @Override
-    public void setMask(float[] mask) {
-        SparseMasks.setMask(this, layerConf(), mask, getParam(SparseLayerConfig.MASK_KEY), 'c');
-        enforceMask();
-        cache = null;
-    }
-
-    @Override
-    public int enforceMask() {
-        return mw().enforce(getParam(SparseConvolutionParamInitializer.WEIGHT_KEY), getParam(SparseLayerConfig.MASK_KEY));
-    }
-
-    @Override
-    public boolean isFrozen() {
-        return layerConf().isFrozen();
-    }
-
-    @Override
-    public NmFormat frozenFormat() {
-        return layerConf().frozenFormat();
-    }
-
-    @Override
-    public void freeze(NmFormat nm) {
-        SparseMasks.freeze(this, layerConf(), nm);
-        mw().clearCache();
-    }
-
-    @Override
-    public void unfreeze() {
-        layerConf().setFrozen(false, null);
-        mw().clearCache();
     }
 }

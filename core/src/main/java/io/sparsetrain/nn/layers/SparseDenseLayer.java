@@ -8,7 +8,6 @@ import java.util.Arrays;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.layers.BaseLayer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
@@ -21,29 +20,17 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * W*M or the compressed N:M matrix of a frozen N:M mask. Like the convolution, a training forward
  * pass keeps its input and pre-activation for the backward pass.
  */
-public class SparseDenseLayer extends BaseLayer<SparseDense> implements SparseLayer {
+public class SparseDenseLayer extends AbstractSparseLayer<SparseDense> {
 
     private static final DenseLayerKernels KERNELS = DenseLayerKernels.get();
 
-    private transient MaskedWeights maskedWeights;
     private transient Forward cache;
-    private transient int recomputedForwards;
 
     public SparseDenseLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
     }
 
     private record Forward(INDArray inputRef, int batch, float[] x, float[] w, float[] mask, NmMatrix nm, float[] z) {
-    }
-
-    @Override
-    public boolean hasBias() {
-        return layerConf().hasBias();
-    }
-
-    @Override
-    public boolean isPretrainLayer() {
-        return false;
     }
 
     private int nIn() {
@@ -54,11 +41,19 @@ public class SparseDenseLayer extends BaseLayer<SparseDense> implements SparseLa
         return (int) layerConf().getNOut();
     }
 
-    private MaskedWeights mw() {
-        if (maskedWeights == null) {
-            maskedWeights = new MaskedWeights('f', nOut(), nIn());
-        }
-        return maskedWeights;
+    @Override
+    protected char paramOrder() {
+        return 'f';
+    }
+
+    @Override
+    protected MaskedWeights newMaskedWeights() {
+        return new MaskedWeights('f', nOut(), nIn());
+    }
+
+    @Override
+    protected void dropForwardCache() {
+        cache = null;
     }
 
     private Forward forward(boolean training) {
@@ -68,9 +63,9 @@ public class SparseDenseLayer extends BaseLayer<SparseDense> implements SparseLa
         }
         int batch = (int) input.size(0);
         float[] x = NdFloats.read(input, 'c');
-        MaskedWeights.Pair wm = mw().masked(getParam(SparseDenseParamInitializer.WEIGHT_KEY), getParam(SparseLayerConfig.MASK_KEY), training);
+        MaskedWeights.Pair wm = mw().masked(weightParam(), maskParam(), training);
         NmFormat nm = layerConf().frozenFormat();
-        NmMatrix compressed = nm != null ? mw().compressed(wm.weights(), getParam(SparseLayerConfig.MASK_KEY), nm) : null;
+        NmMatrix compressed = nm != null ? mw().compressed(wm.weights(), maskParam(), nm) : null;
         float[] y = compressed != null ? KERNELS.forward(x, compressed, batch) : KERNELS.forward(x, wm.weights(), batch, nIn(), nOut());
         if (hasBias()) {
             float[] b = NdFloats.read(getParam(SparseDenseParamInitializer.BIAS_KEY), 'c');
@@ -153,76 +148,10 @@ public class SparseDenseLayer extends BaseLayer<SparseDense> implements SparseLa
         return new Pair<>(gradient, eps);
     }
 
-    /** How many backward passes had to recompute their forward pass (the cache missed); for tests. */
-    public int recomputedForwards() {
-        return recomputedForwards;
-    }
-
-    @Override
-    public void clear() {
-        super.clear();
-        cache = null;
-    }
-
-    @Override
-    public void clearNoiseWeightParams() {
-        // no weight noise (rejected at instantiation)
-    }
-
     // ------------------------------------------------------------ SparseLayer
-
-    @Override
-    public String layerName() {
-        String n = layerConf().getLayerName();
-        return n != null ? n : String.valueOf(getIndex());
-    }
 
     @Override
     public LayerShape maskShape() {
         return LayerShape.dense(nOut(), nIn());
-    }
-
-    @Override
-    public float[] weights() {
-        return NdFloats.read(getParam(SparseDenseParamInitializer.WEIGHT_KEY), 'f');
-    }
-
-    @Override
-    public float[] mask() {
-        return NdFloats.read(getParam(SparseLayerConfig.MASK_KEY), 'f');
-    }
-
-    @Override
-    public void setMask(float[] mask) {
-        SparseMasks.setMask(this, layerConf(), mask, getParam(SparseLayerConfig.MASK_KEY), 'f');
-        enforceMask();
-        cache = null;
-    }
-
-    @Override
-    public int enforceMask() {
-        return mw().enforce(getParam(SparseDenseParamInitializer.WEIGHT_KEY), getParam(SparseLayerConfig.MASK_KEY));
-    }
-
-    @Override
-    public boolean isFrozen() {
-        return layerConf().isFrozen();
-    }
-
-    @Override
-    public NmFormat frozenFormat() {
-        return layerConf().frozenFormat();
-    }
-
-    @Override
-    public void freeze(NmFormat nm) {
-        SparseMasks.freeze(this, layerConf(), nm);
-        mw().clearCache();
-    }
-
-    @Override
-    public void unfreeze() {
-        layerConf().setFrozen(false, null);
-        mw().clearCache();
     }
 }

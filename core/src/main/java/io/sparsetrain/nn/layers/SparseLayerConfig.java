@@ -12,6 +12,9 @@ public interface SparseLayerConfig {
     /** Parameter key of the 0/1 mask, same shape and order as the weight "W". */
     String MASK_KEY = "M";
 
+    /** Whether the layer has a bias parameter "b". */
+    boolean hasBias();
+
     boolean isFrozen();
 
     /** The N:M format of a frozen mask, or null when the layer computes densely. */
