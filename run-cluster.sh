@@ -11,7 +11,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VERSION="0.1.0-SNAPSHOT"
 SPARK_HOME_DIR="$ROOT/sparkconf/target/spark-home"
-APP_JAR="$ROOT/jobs/target/jobs-$VERSION-app.jar"
+# SPARSETRAIN_APP_JAR: use another build of the application jar (e.g. one built with -Djobs.build.dir=...)
+APP_JAR="${SPARSETRAIN_APP_JAR:-$ROOT/jobs/target/jobs-$VERSION-app.jar}"
 CONF_JAR="$ROOT/sparkconf/target/sparkconf-$VERSION-cli.jar"
 FASHION_DIR="/usr/share/datasets/fashion-mnist"
 

@@ -32,7 +32,8 @@ class PrepKillIT {
 
   static List<String> prepCommand(Path output, String... extra) {
     Path sparkHome = ROOT.resolve("sparkconf/target/spark-home");
-    Path appJar = ROOT.resolve("jobs/target/jobs-0.1.0-SNAPSHOT-app.jar");
+    Path appJar = System.getenv("SPARSETRAIN_APP_JAR") != null ? Path.of(System.getenv("SPARSETRAIN_APP_JAR"))
+        : ROOT.resolve("jobs/target/jobs-0.1.0-SNAPSHOT-app.jar");
     assertTrue(Files.isRegularFile(appJar), "package the jobs module first: " + appJar);
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx2g"));

@@ -54,7 +54,7 @@ class TrainConfigTest {
       "cluster.batch-size-per-worker=0|train.cluster.batch-size-per-worker must be in [1, 65536], got 0",
       "pruning.pattern=diagonal|train.pruning.pattern must be one of none|unstructured|window|ck|combined|nm, got \"diagonal\"",
       "epochs=ten|train.epochs must be an integer, got \"ten\"",
-      "schedule.start-epoch=8|the pruning era must end by the last epoch",
+      "schedule.start-epoch=15|the pruning era must end by the last epoch",
       "pruning.n=4|N:M mask needs 1 <= N < M <= 64, got train.pruning.n=4, train.pruning.m=4",
       "model.source=zip|train.model.path must name the DL4J model zip",
       "cluster.averaging-frequncy=3|unknown key train.cluster.averaging-frequncy (from --set cluster.averaging-frequncy=3)",
