@@ -33,6 +33,13 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--resume", description = "Continue from the last checkpoint in train.output.dir.")
   boolean resume;
 
+  @Option(names = "--init-from", paramLabel = "CHECKPOINT",
+      description = "Start a fresh run from another run's dense checkpoint (a checkpoint dir such as "
+          + ".../checkpoints/epoch-0004, or a run's output dir for its LATEST) instead of from scratch: e.g. a "
+          + "pruning recipe branching off a dense run before its pruning era. Refused unless seed, data, model, "
+          + "optimizer and cluster settings match and the checkpoint is dense and at or before the era start.")
+  String initFrom;
+
   @Option(names = "--spark-profile", paramLabel = "NAME",
       description = "sparkconf profile when not run under spark-submit (overrides train.cluster.spark-profile).")
   String sparkProfile;
@@ -54,7 +61,7 @@ public final class TrainCommand implements Callable<Integer> {
       return 0;
     }
     SparkSession spark = SparkSessions.getOrCreate("sparsetrain-train-" + c.name(), c.sparkProfile());
-    TrainJob.run(spark, c, resume, line -> {
+    TrainJob.run(spark, c, resume, initFrom, line -> {
       out.println(line);
       out.flush();
     });

@@ -68,6 +68,17 @@ public final class TrainJob {
    * @throws TrainException naming the cause (missing dataset, unreachable storage, existing checkpoints, ...)
    */
   public static Result run(SparkSession spark, TrainConfig c, boolean resume, Consumer<String> progress) {
+    return run(spark, c, resume, null, progress);
+  }
+
+  /**
+   * Runs a training run; a fresh run may start from another run's checkpoint ({@code initFrom}, see
+   * {@link #checkBranch}) instead of from scratch, e.g. a pruning recipe branching off a dense run's checkpoint taken
+   * before its pruning era: the shared dense prefix is then trained once. With {@code resume} and a checkpoint of its
+   * own, a run continues that checkpoint and {@code initFrom} is not used.
+   */
+  public static Result run(SparkSession spark, TrainConfig c, boolean resume, String initFrom,
+      Consumer<String> progress) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Configuration hconf = spark.sparkContext().hadoopConfiguration();
     Map<String, String> saved = new HashMap<>();
@@ -76,7 +87,7 @@ public final class TrainJob {
       hconf.set(e.getKey(), e.getValue());
     }
     try {
-      return runInternal(spark, jsc, hconf, c, resume, progress);
+      return runInternal(spark, jsc, hconf, c, resume, initFrom, progress);
     } finally {
       for (Map.Entry<String, String> e : saved.entrySet()) {
         if (e.getValue() == null) {
@@ -153,7 +164,7 @@ public final class TrainJob {
   }
 
   private static Result runInternal(SparkSession spark, JavaSparkContext jsc, Configuration hconf, TrainConfig c,
-      boolean resume, Consumer<String> progress) {
+      boolean resume, String initFrom, Consumer<String> progress) {
     long t0 = System.nanoTime();
     // ---- preflight: everything that can fail cheaply, before any Spark work
     Manifest manifest = readManifest(c, hconf);
@@ -208,6 +219,7 @@ public final class TrainJob {
     // ---- model, state
     TrainState state;
     PrunableModel model;
+    boolean branched = false;
     if (resume && latest.isPresent()) {
       CheckpointStore.Checkpoint cp = store.load(latest.get());
       state = cp.state();
@@ -221,6 +233,20 @@ public final class TrainJob {
       progress.accept(String.format(Locale.ROOT, "resuming from %s: epoch %d, round %d, step %d, masks %s%s",
           latest.get(), state.epoch + 1, state.roundInEpoch, state.step, state.maskChecksum,
           state.frozen ? " (frozen)" : ""));
+    } else if (initFrom != null) {
+      branched = true;
+      CheckpointStore.Checkpoint cp = CheckpointStore.loadFrom(initFrom, hconf);
+      state = cp.state();
+      checkBranch(c, initFrom, state, cp.masks(), roundsPerEpoch);
+      for (String w : configDifferences(c, state)) {
+        progress.accept("--init-from " + redact(initFrom) + ": " + w);
+      }
+      state.name = c.name();
+      state.initializedFrom = initFrom;
+      model = wrap(c, cp.network(), null, false);
+      progress.accept(String.format(Locale.ROOT, "initialised from %s (run %s): epoch %d, step %d, dense; the first "
+          + "%d epochs are that run's", redact(initFrom), cp.state().config == null ? "?"
+          : cp.state().config.get("train.name"), state.epoch + 1, state.step, state.epoch));
     } else {
       if (resume) {
         progress.accept("no checkpoint under " + store.root() + ": starting from scratch");
@@ -233,6 +259,12 @@ public final class TrainJob {
     }
     DriverPruningControl control = new DriverPruningControl(c, roundsPerEpoch, model.classifierPrunable());
     CubicSparsitySchedule schedule = control.schedule();
+    if (branched && state.step > schedule.startStep()) {
+      throw new TrainException("--init-from " + redact(initFrom) + ": its checkpoint is at step " + state.step
+          + ", past this run's pruning era start (step " + schedule.startStep() + ", train.schedule.start-epoch="
+          + c.startEpoch() + "); branch from a checkpoint at or before the era start");
+    }
+    state.config = c.asMap();
     progress.accept(String.format(Locale.ROOT, "train %s: %d minibatches of %d, %d workers, %d rounds/epoch "
             + "(%d examples/round), %d epochs, pattern %s, target %.3f, era steps [%d, %d], %s layers (%d prunable)",
         c.name(), numBatches, c.batchSizePerWorker(), workers, roundsPerEpoch,
@@ -366,6 +398,59 @@ public final class TrainJob {
    * The driver's view of a network: {@link MaskedNetworkModel} for sparse layers ({@code masks}, if given, must be
    * the ones the network holds in its "M" parameters), {@link GraphPrunableModel} for stock layers.
    */
+  /** Keys that may differ between a run and the checkpoint it branches from (they act from the era on, or not on training). */
+  private static final List<String> BRANCH_FREE_KEYS = List.of("train.name", "train.schedule.", "train.pruning.",
+      "train.output.", "train.data.test-split", "train.data.max-test-examples", "train.data.eval-batch-size",
+      "train.cluster.spark-profile", "train.cluster.storage-level", "train.cluster.worker-prefetch-batches",
+      "train.hadoop");
+
+  /** Refuses a branch that would not continue the source run's training as this configuration would have run it. */
+  static void checkBranch(TrainConfig c, String initFrom, TrainState source, MaskSet masks, int roundsPerEpoch) {
+    String what = "--init-from " + redact(initFrom);
+    if (source.frozen) {
+      throw new TrainException(what + ": its masks are frozen; branch from a checkpoint taken before a pruning era");
+    }
+    if (masks != null && masks.zeroCount() > 0) {
+      throw new TrainException(what + ": its masks already prune " + masks.zeroCount() + " of " + masks.weightCount()
+          + " weights; branch from a dense checkpoint (before the source run's pruning era)");
+    }
+    if (source.roundInEpoch != 0) {
+      throw new TrainException(what + ": it was taken inside an epoch (round " + source.roundInEpoch
+          + "); branch from an epoch-end checkpoint");
+    }
+    if (source.seed != c.seed() || source.roundsPerEpoch != roundsPerEpoch) {
+      throw new TrainException(what + ": it was trained with seed " + source.seed + " and " + source.roundsPerEpoch
+          + " rounds per epoch, this run has seed " + c.seed() + " and " + roundsPerEpoch + " (same data, seed and "
+          + "cluster layout needed)");
+    }
+    if (source.epoch > c.epochs()) {
+      throw new TrainException(what + ": it is at epoch " + source.epoch + ", this run has only train.epochs="
+          + c.epochs());
+    }
+    List<String> diffs = new ArrayList<>();
+    if (source.config != null) {
+      Map<String, Object> mine = c.asMap();
+      for (Map.Entry<String, Object> e : mine.entrySet()) {
+        if (BRANCH_FREE_KEYS.stream().noneMatch(e.getKey()::startsWith)
+            && !java.util.Objects.equals(String.valueOf(e.getValue()), String.valueOf(source.config.get(e.getKey())))) {
+          diffs.add(e.getKey() + " = " + e.getValue() + " here, " + source.config.get(e.getKey()) + " there");
+        }
+      }
+    }
+    if (!diffs.isEmpty()) {
+      throw new TrainException(what + ": the source run was trained differently, so this would not be the run the "
+          + "configuration describes: " + String.join("; ", diffs));
+    }
+  }
+
+  /** What cannot be verified about a branch (old checkpoints hold no configuration). */
+  static List<String> configDifferences(TrainConfig c, TrainState source) {
+    return source.config == null
+        ? List.of("the checkpoint holds no configuration (written by an older version): only seed, data layout, "
+            + "freeze and masks were checked")
+        : List.of();
+  }
+
   static PrunableModel wrap(TrainConfig c, ComputationGraph g, MaskSet masks, boolean frozen) {
     if (!c.sparseLayers()) {
       return masks == null ? new GraphPrunableModel(g) : new GraphPrunableModel(g, masks, frozen);

@@ -129,6 +129,26 @@ public final class CheckpointStore {
     }
   }
 
+  /**
+   * Loads the checkpoint at {@code dir}: a checkpoint directory ({@code .../checkpoints/epoch-0004}), a checkpoints
+   * directory (its LATEST) or a run's output directory (its LATEST).
+   */
+  public static Checkpoint loadFrom(String dir, Configuration conf) {
+    Path p = new Path(dir);
+    try {
+      FileSystem fs = p.getFileSystem(conf);
+      if (fs.exists(new Path(p, STATE))) {
+        return new CheckpointStore(p.getParent().getParent().toString(), conf).load(p.getName());
+      }
+      CheckpointStore store = fs.exists(new Path(p, LATEST)) || p.getName().equals("checkpoints")
+          ? new CheckpointStore(p.getParent().toString(), conf) : new CheckpointStore(dir, conf);
+      return store.load(store.latest().orElseThrow(() -> new IOException("no checkpoint there (no " + STATE
+          + ", no " + LATEST + ")")));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
   /** Loads a checkpoint, model with its updater state; checks the masks against the recorded checksum. */
   public Checkpoint load(String name) {
     Path dir = new Path(root, name);

@@ -32,5 +32,9 @@ public final class TrainState {
   /** MaskChecksum of masks.bin, 16 hex digits. */
   public String maskChecksum;
   public double elapsedSeconds;
+  /** The run's validated configuration (train.* keys), so that a branch ({@code --init-from}) can be checked. */
+  public java.util.Map<String, Object> config;
+  /** The checkpoint this run was initialised from with {@code --init-from}, or null. */
+  public String initializedFrom;
   public List<EpochRecord> history = new ArrayList<>();
 }
