@@ -1,7 +1,6 @@
 package io.sparsetrain.nn.strbn;
 
 import io.sparsetrain.learn.strbn.StrBnThreshold;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -39,7 +38,8 @@ import org.nd4j.linalg.learning.regularization.Regularization;
  * in the flat parameter vector. Like DL4J's batch norm the layer applies no activation. L2 weight decay
  * on s ({@link #getThresholdL2()}, DL4J's {@link L2Regularization}, added to the gradient before the
  * updater as PyTorch's SGD weight_decay does) is STR's sparsity pressure: it pulls s from a negative
- * start towards 0, raising g(s). gamma and beta_hat take the layer's ordinary regularization.
+ * start towards 0, raising g(s). gamma takes the layer's weight regularization ({@code regularization}),
+ * beta_hat its bias regularization ({@code regularizationBias}).
  * Serialised in DL4J's JSON with the extra fields {@code thresholdFunction}, {@code initialS},
  * {@code thresholdL2}.
  */
@@ -164,8 +164,9 @@ public class StrBatchNormalization extends BatchNormalization {
     public List<Regularization> getRegularizationByParam(String paramName) {
         switch (paramName) {
             case GAMMA:
-            case BETA:
                 return getRegularization() == null ? Collections.emptyList() : getRegularization();
+            case BETA:
+                return getRegularizationBias() == null ? Collections.emptyList() : getRegularizationBias();
             case THRESHOLD:
                 return thresholdL2 > 0 ? List.of(new L2Regularization(thresholdL2)) : Collections.emptyList();
             default:
@@ -315,9 +316,5 @@ public class StrBatchNormalization extends BatchNormalization {
             }
             return out;
         }
-    }
-
-    static List<String> keys() {
-        return new ArrayList<>(Params.KEYS);
     }
 }
