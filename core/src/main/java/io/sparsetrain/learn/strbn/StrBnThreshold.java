@@ -88,6 +88,52 @@ public final class StrBnThreshold {
         return out;
     }
 
+    /** gamma_eff per channel, in double precision (for layers that compute in double, e.g. gradient checks). */
+    public double[] effectiveGamma(double[] gamma, double s) {
+        double t = threshold(s);
+        double[] out = new double[gamma.length];
+        for (int c = 0; c < gamma.length; c++) {
+            double a = Math.abs(gamma[c]) - t;
+            out[c] = a > 0 ? Math.signum(gamma[c]) * a : 0;
+        }
+        return out;
+    }
+
+    /**
+     * {@link #backward(float[], double, float[])} in double precision.
+     *
+     * @param dGammaOut receives dL/d gamma per channel
+     * @return dL/ds
+     */
+    public double backward(double[] gamma, double s, double[] dLdGammaEff, double[] dGammaOut) {
+        if (dLdGammaEff.length != gamma.length || dGammaOut.length != gamma.length) {
+            throw new IllegalArgumentException("dLdGammaEff has length " + dLdGammaEff.length + ", dGammaOut "
+                    + dGammaOut.length + ", gamma " + gamma.length);
+        }
+        double t = threshold(s);
+        double dt = function.derivative(s);
+        double dS = 0;
+        for (int c = 0; c < gamma.length; c++) {
+            if (Math.abs(gamma[c]) > t) {
+                dGammaOut[c] = dLdGammaEff[c];
+                dS -= Math.signum(gamma[c]) * dt * dLdGammaEff[c];
+            } else {
+                dGammaOut[c] = 0;
+            }
+        }
+        return dS;
+    }
+
+    /** True for channels with gamma_eff = 0, in double precision. */
+    public boolean[] deadChannels(double[] gamma, double s) {
+        double t = threshold(s);
+        boolean[] dead = new boolean[gamma.length];
+        for (int c = 0; c < gamma.length; c++) {
+            dead[c] = Math.abs(gamma[c]) <= t;
+        }
+        return dead;
+    }
+
     /**
      * Pulls dL/d gamma_eff back to gamma and s (subgradient 0 at the kink, see the class comment).
      *

@@ -1,0 +1,188 @@
+package io.sparsetrain.nn.strbn;
+
+import io.sparsetrain.learn.strbn.StrBnThreshold;
+import java.util.Locale;
+import java.util.Objects;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.schedule.ISchedule;
+
+/**
+ * Settings of an STR-BN run ({@link StrBnSparsifier}). Immutable; build with {@link #builder()}.
+ *
+ * <p>The defaults are those of the STR-BN reference configuration (RAIVNLab/STR-BN,
+ * {@code configs/largescale/resnet50-str-bn.yaml}): SGD with momentum 0.875 (DL4J has no heavy-ball
+ * momentum, so Nesterov momentum), learning rate 0.256 per 256 examples (linearly scaled to the batch
+ * size) with cosine decay, weight decay 3.0517578125e-5 on every parameter including s (PyTorch's coupled
+ * weight decay = DL4J L2), g = sigmoid and s initialised to -100. The paper trains 100 epochs from
+ * scratch with these; as a few-epoch fine-tune of a trained network they remove next to nothing, because
+ * g(-100) = 4e-44 and the decay moves s by about lr * decay * |s| per step. The knob that makes filters
+ * die in a short run is the decay on gamma ({@link Builder#gammaDecay}) and on s
+ * ({@link Builder#thresholdDecay}) with a higher initial s; package-info documents what our tests used.
+ */
+public final class StrBnOptions {
+
+    /** Optimizers the run can use. */
+    public enum Optimizer { NESTEROVS, SGD, ADAM }
+
+    public static final int DEFAULT_EPOCHS = 5;
+    public static final Optimizer DEFAULT_OPTIMIZER = Optimizer.NESTEROVS;
+    public static final double DEFAULT_MOMENTUM = 0.875;
+    /** Learning rate for a batch of 256; the run uses {@code lr * batch / 256} unless set explicitly. */
+    public static final double DEFAULT_LEARNING_RATE_PER_256 = 0.256;
+    public static final double DEFAULT_WEIGHT_DECAY = 0.000030517578125;
+    public static final StrBnThreshold.ThresholdFunction DEFAULT_FUNCTION = StrBnThreshold.ThresholdFunction.SIGMOID;
+    public static final double DEFAULT_INITIAL_S = -100;
+    public static final boolean DEFAULT_COSINE = true;
+
+    private final int epochs;
+    private final Optimizer optimizer;
+    private final double momentum;
+    private final Double learningRate;
+    private final double learningRatePer256;
+    private final boolean cosine;
+    private final double weightDecay;
+    private final double thresholdDecay;
+    private final double gammaDecay;
+    private final StrBnThreshold.ThresholdFunction function;
+    private final double initialS;
+    private final long maxStepsPerEpoch;
+
+    private StrBnOptions(Builder b) {
+        if (b.epochs < 1) {
+            throw new IllegalArgumentException("epochs must be >= 1, got epochs=" + b.epochs);
+        }
+        if (!(b.momentum >= 0 && b.momentum < 1)) {
+            throw new IllegalArgumentException("momentum must be in [0, 1), got momentum=" + b.momentum);
+        }
+        if (b.learningRate != null && !(b.learningRate > 0)) {
+            throw new IllegalArgumentException("learningRate must be > 0, got learningRate=" + b.learningRate);
+        }
+        if (!(b.learningRatePer256 > 0)) {
+            throw new IllegalArgumentException("learningRatePer256 must be > 0, got learningRatePer256=" + b.learningRatePer256);
+        }
+        if (!(b.weightDecay >= 0)) {
+            throw new IllegalArgumentException("weightDecay must be >= 0, got weightDecay=" + b.weightDecay);
+        }
+        double td = b.thresholdDecay == null ? b.weightDecay : b.thresholdDecay;
+        if (!(td >= 0)) {
+            throw new IllegalArgumentException("thresholdDecay must be >= 0, got thresholdDecay=" + td);
+        }
+        double gd = b.gammaDecay == null ? b.weightDecay : b.gammaDecay;
+        if (!(gd >= 0)) {
+            throw new IllegalArgumentException("gammaDecay must be >= 0, got gammaDecay=" + gd);
+        }
+        if (!Double.isFinite(b.initialS)) {
+            throw new IllegalArgumentException("initialS must be finite, got initialS=" + b.initialS);
+        }
+        if (b.maxStepsPerEpoch < 0) {
+            throw new IllegalArgumentException("maxStepsPerEpoch must be >= 0 (0 = whole epoch), got " + b.maxStepsPerEpoch);
+        }
+        this.epochs = b.epochs;
+        this.optimizer = Objects.requireNonNull(b.optimizer, "optimizer");
+        this.momentum = b.momentum;
+        this.learningRate = b.learningRate;
+        this.learningRatePer256 = b.learningRatePer256;
+        this.cosine = b.cosine;
+        this.weightDecay = b.weightDecay;
+        this.thresholdDecay = td;
+        this.gammaDecay = gd;
+        this.function = Objects.requireNonNull(b.function, "thresholdFunction");
+        this.initialS = b.initialS;
+        this.maxStepsPerEpoch = b.maxStepsPerEpoch;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The paper's defaults. */
+    public static StrBnOptions defaults() {
+        return builder().build();
+    }
+
+    public int epochs() { return epochs; }
+    public Optimizer optimizer() { return optimizer; }
+    public double momentum() { return momentum; }
+    public double learningRatePer256() { return learningRatePer256; }
+    public boolean cosine() { return cosine; }
+    /** L2 on weights, biases, gamma and beta_hat (per step, DL4J's l2 coefficient). */
+    public double weightDecay() { return weightDecay; }
+    /** L2 on each layer's threshold s: STR's sparsity pressure (defaults to {@link #weightDecay()}). */
+    public double thresholdDecay() { return thresholdDecay; }
+    /**
+     * L2 on the STR-BN gammas (defaults to {@link #weightDecay()}): shrinks gammas towards the threshold,
+     * the other sparsity pressure (network slimming, Liu et al. 2017, puts an L1 penalty there).
+     */
+    public double gammaDecay() { return gammaDecay; }
+    public StrBnThreshold.ThresholdFunction thresholdFunction() { return function; }
+    public double initialS() { return initialS; }
+    /** At most this many minibatches per epoch (0 = the whole iterator). */
+    public long maxStepsPerEpoch() { return maxStepsPerEpoch; }
+
+    /** The threshold rule of every STR-BN layer. */
+    public StrBnThreshold threshold() {
+        return StrBnThreshold.of(function, initialS);
+    }
+
+    /** The base learning rate for minibatches of {@code batchSize}: the explicit one, or lr per 256 scaled. */
+    public double learningRate(int batchSize) {
+        return learningRate != null ? learningRate : learningRatePer256 * batchSize / 256.0;
+    }
+
+    /** The updater for {@code totalSteps} steps of minibatches of {@code batchSize}. */
+    IUpdater updater(int batchSize, long totalSteps) {
+        double lr = learningRate(batchSize);
+        ISchedule schedule = cosine ? new CosineSchedule(lr, totalSteps) : null;
+        return switch (optimizer) {
+            case NESTEROVS -> schedule != null ? new Nesterovs(schedule, momentum) : new Nesterovs(lr, momentum);
+            case SGD -> schedule != null ? new Sgd(schedule) : new Sgd(lr);
+            case ADAM -> schedule != null ? new Adam(schedule) : new Adam(lr);
+        };
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "StrBnOptions{epochs=%d, optimizer=%s, momentum=%s, learningRate=%s, learningRatePer256=%s, "
+                        + "cosine=%s, weightDecay=%s, thresholdDecay=%s, gammaDecay=%s, thresholdFunction=%s, initialS=%s, maxStepsPerEpoch=%d}",
+                epochs, optimizer, momentum, learningRate == null ? "scaled" : learningRate, learningRatePer256, cosine, weightDecay,
+                thresholdDecay, gammaDecay, function, initialS, maxStepsPerEpoch);
+    }
+
+    public static final class Builder {
+        private int epochs = DEFAULT_EPOCHS;
+        private Optimizer optimizer = DEFAULT_OPTIMIZER;
+        private double momentum = DEFAULT_MOMENTUM;
+        private Double learningRate;
+        private double learningRatePer256 = DEFAULT_LEARNING_RATE_PER_256;
+        private boolean cosine = DEFAULT_COSINE;
+        private double weightDecay = DEFAULT_WEIGHT_DECAY;
+        private Double thresholdDecay;
+        private Double gammaDecay;
+        private StrBnThreshold.ThresholdFunction function = DEFAULT_FUNCTION;
+        private double initialS = DEFAULT_INITIAL_S;
+        private long maxStepsPerEpoch;
+
+        public Builder epochs(int v) { epochs = v; return this; }
+        public Builder optimizer(Optimizer v) { optimizer = v; return this; }
+        /** Momentum of {@link Optimizer#NESTEROVS}. */
+        public Builder momentum(double v) { momentum = v; return this; }
+        /** A fixed base learning rate (instead of {@code learningRatePer256 * batch / 256}). */
+        public Builder learningRate(double v) { learningRate = v; return this; }
+        public Builder learningRatePer256(double v) { learningRatePer256 = v; return this; }
+        /** Cosine decay of the learning rate to 0 over the run (else constant). */
+        public Builder cosine(boolean v) { cosine = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder thresholdDecay(double v) { thresholdDecay = v; return this; }
+        public Builder gammaDecay(double v) { gammaDecay = v; return this; }
+        public Builder thresholdFunction(StrBnThreshold.ThresholdFunction v) { function = v; return this; }
+        public Builder initialS(double v) { initialS = v; return this; }
+        public Builder maxStepsPerEpoch(long v) { maxStepsPerEpoch = v; return this; }
+
+        public StrBnOptions build() {
+            return new StrBnOptions(this);
+        }
+    }
+}
