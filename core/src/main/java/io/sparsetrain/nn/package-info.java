@@ -2,6 +2,7 @@
  * Sparse DL4J networks: {@link io.sparsetrain.nn.MaskedNetwork} (read, apply and freeze masks) and
  * {@link io.sparsetrain.nn.MaskEnforcingListener} (keep pruned weights at zero after each update).
  * Layers are in {@code nn.layers}, model builders in {@code nn.models}, stock/sparse conversion in
- * {@code nn.convert}.
+ * {@code nn.convert}, STR-BN (soft-thresholded BatchNorm, physical filter removal to a smaller dense graph) in
+ * {@code nn.strbn}.
  */
 package io.sparsetrain.nn;
