@@ -37,9 +37,34 @@ public final class AveragingMaskTrainer implements MaskTrainer {
     this.workers = workers;
   }
 
-  /** One partition's result. */
-  record WorkerResult(float[] vector, float[] m, float[] v, int steps, double lossSum, long examples)
-      implements Serializable {}
+  /** One partition's result (a class, not a record: Spark's Kryo cannot build records). */
+  static final class WorkerResult implements Serializable {
+    private static final long serialVersionUID = 1L;
+    float[] vector;
+    float[] m;
+    float[] v;
+    int steps;
+    double lossSum;
+    long examples;
+
+    WorkerResult() {} // for Kryo
+
+    WorkerResult(float[] vector, float[] m, float[] v, int steps, double lossSum, long examples) {
+      this.vector = vector;
+      this.m = m;
+      this.v = v;
+      this.steps = steps;
+      this.lossSum = lossSum;
+      this.examples = examples;
+    }
+
+    float[] vector() { return vector; }
+    float[] m() { return m; }
+    float[] v() { return v; }
+    int steps() { return steps; }
+    double lossSum() { return lossSum; }
+    long examples() { return examples; }
+  }
 
   private static final ThreadLocal<Map<Long, WorkerObjective.Model>> CACHE = ThreadLocal.withInitial(HashMap::new);
 
