@@ -28,7 +28,7 @@ public final class AveragingMaskTrainer implements MaskTrainer {
 
   /**
    * @param learningGraphBytes the learning graph as a DL4J model zip (no updater)
-   * @param workers partitions per round (the chunk is coalesced to at most this many)
+   * @param workers partitions per round (the caller partitions each chunk into this many)
    */
   AveragingMaskTrainer(JavaSparkContext sc, byte[] learningGraphBytes, WorkerObjective objective, int workers) {
     this.sc = sc;
@@ -75,7 +75,7 @@ public final class AveragingMaskTrainer implements MaskTrainer {
     WorkerObjective obj = objective;
     long id = modelB.id();
     try {
-      List<WorkerResult> results = chunk.coalesce(workers).mapPartitions((Iterator<DataSet> it) -> {
+      List<WorkerResult> results = chunk.mapPartitions((Iterator<DataSet> it) -> {
         List<WorkerResult> out = new ArrayList<>(1);
         if (!it.hasNext()) {
           return out.iterator();

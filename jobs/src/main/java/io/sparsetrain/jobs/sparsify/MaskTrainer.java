@@ -11,7 +11,7 @@ import org.nd4j.linalg.dataset.DataSet;
 public interface MaskTrainer extends AutoCloseable {
 
   /**
-   * One round: every worker (partition of {@code chunk}) starts from {@code state}, takes one optimizer step per
+   * One round: every worker (partition of {@code chunk}, in its order) starts from {@code state}, takes one optimizer step per
    * minibatch it holds, and the driver averages the workers' vectors and optimizer moments, weighted by steps.
    *
    * @return the averaged state and the round's mean loss; {@code state} is not modified

@@ -246,10 +246,13 @@ public final class SparsifyJob {
         for (int r = epoch == startEpoch ? startRound : 0; r < roundsPerEpoch; r++) {
           final int lo = r * perRound;
           final int hi = Math.min(lo + perRound, numBatches);
+          // minibatch at position p goes to worker p mod workers, in position order: every worker gets its
+          // share of the round in the same order on every run (and on a resumed one)
           JavaRDD<DataSet> chunk = indexed.filter(t -> {
             int p = pos.value()[(int) (long) t._2()];
             return p >= lo && p < hi;
-          }).keys();
+          }).mapToPair(t -> new scala.Tuple2<>(pos.value()[(int) (long) t._2()], t._1()))
+              .repartitionAndSortWithinPartitions(new WorkerPartitioner(workers)).values();
           jsc.setJobDescription(String.format(Locale.ROOT, "sparsify %s: epoch %d/%d round %d/%d", o.method(),
               epoch + 1, o.epochs(), r + 1, roundsPerEpoch));
           long rs = System.nanoTime();
@@ -550,6 +553,36 @@ public final class SparsifyJob {
   }
 
   // ------------------------------------------------------------ small helpers
+
+  /** Minibatch position p to worker p mod workers. */
+  static final class WorkerPartitioner extends org.apache.spark.Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int workers;
+
+    WorkerPartitioner(int workers) {
+      this.workers = workers;
+    }
+
+    @Override
+    public int numPartitions() {
+      return workers;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (Integer) key % workers;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof WorkerPartitioner w && w.workers == workers;
+    }
+
+    @Override
+    public int hashCode() {
+      return workers;
+    }
+  }
 
   /** How many leading minibatches hold at most {@code max} examples (at least one). */
   static long batchesWithin(List<Integer> sizes, int max) {
