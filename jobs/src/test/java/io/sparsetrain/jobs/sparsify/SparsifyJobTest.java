@@ -147,12 +147,14 @@ class SparsifyJobTest {
       if (method.equals("uniform")) {
         assertEquals(target, min, 0.01);
         assertEquals(target, max, 0.01);
-      } else {
+      } else if (method.equals("erk")) {
         assertTrue(max - min > 0.05, method + " allocates non-uniformly: " + layers);
       }
       assertEquals(MaskSet.fromBytes(Files.readAllBytes(out.resolve("masks.bin"))), r.masks());
       if (method.equals("allocation")) {
         assertTrue(((Map<?, ?>) j.get("baselines")).containsKey("erk"));
+        assertEquals(3, ((List<?>) j.get("thresholds")).size(), "learned and corrected thresholds reported");
+        assertTrue(((Number) j.get("steps")).longValue() > 0);
         assertTrue(lines.stream().anyMatch(s -> s.startsWith("epoch 1/1 step ")), "progress lines");
       }
     }
