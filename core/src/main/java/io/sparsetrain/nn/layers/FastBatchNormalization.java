@@ -35,6 +35,14 @@ public class FastBatchNormalization extends BatchNormalization {
     public static final String MEAN = "mean";
     public static final String VAR = "var";
 
+    /**
+     * When true, training forward passes normalise with the running statistics too (as inference does) and never
+     * update them; the backward pass is then the per-channel affine map's, with zero gradients for gamma and beta
+     * (the whole layer is frozen). Set while masks are learned on a
+     * trained network, so that the mask is fitted to the normalisation the deployed model uses.
+     */
+    private boolean frozenStatistics;
+
     /** For JSON deserialization and {@link Builder}. */
     public FastBatchNormalization() {
         setActivationFn(new org.nd4j.linalg.activations.impl.ActivationIdentity());
@@ -78,6 +86,15 @@ public class FastBatchNormalization extends BatchNormalization {
         ret.setParamTable(initializer().init(conf, layerParamsView, initializeParams));
         ret.setConf(conf);
         return ret;
+    }
+
+    /** See the field: running statistics used and kept unchanged in training passes. */
+    public boolean isFrozenStatistics() {
+        return frozenStatistics;
+    }
+
+    public void setFrozenStatistics(boolean frozenStatistics) {
+        this.frozenStatistics = frozenStatistics;
     }
 
     @Override

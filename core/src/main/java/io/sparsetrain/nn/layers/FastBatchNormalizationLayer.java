@@ -22,7 +22,7 @@ public class FastBatchNormalizationLayer extends BaseLayer<FastBatchNormalizatio
     }
 
     /** xHat [B, C, HW] and 1/std per channel of the last training forward pass. */
-    private record Cache(INDArray inputRef, float[] xHat, float[] invStd, int batch, int channels, int hw) {
+    private record Cache(INDArray inputRef, float[] xHat, float[] invStd, int batch, int channels, int hw, boolean frozenStatistics) {
     }
 
     @Override
@@ -84,7 +84,26 @@ public class FastBatchNormalizationLayer extends BaseLayer<FastBatchNormalizatio
         float[] gamma = gammaValues(channels);
         float[] beta = betaValues(channels);
         double eps = layerConf().getEps();
-        if (training) {
+        if (training && layerConf().isFrozenStatistics()) {
+            // running statistics, as in inference; kept for the (affine) backward pass
+            float[] mean = NdFloats.read(getParam(FastBatchNormalization.MEAN), 'c');
+            float[] var = NdFloats.read(getParam(FastBatchNormalization.VAR), 'c');
+            float[] xHat = new float[x.length];
+            float[] invStd = new float[channels];
+            KernelThreads.shared().parallelFor(channels, c -> {
+                float is = (float) (1.0 / Math.sqrt(var[c] + eps));
+                invStd[c] = is;
+                for (int b = 0; b < batch; b++) {
+                    int o = (b * channels + c) * hw;
+                    for (int i = o; i < o + hw; i++) {
+                        float xh = (x[i] - mean[c]) * is;
+                        xHat[i] = xh;
+                        y[i] = gamma[c] * xh + beta[c];
+                    }
+                }
+            });
+            cache = new Cache(input, xHat, invStd, batch, channels, hw, true);
+        } else if (training) {
             float[] xHat = new float[x.length];
             float[] invStd = new float[channels];
             float[] mean = new float[channels];
@@ -125,7 +144,7 @@ public class FastBatchNormalizationLayer extends BaseLayer<FastBatchNormalizatio
                 var[c] = (float) v;
             });
             updateRunningStats(mean, var);
-            cache = new Cache(input, xHat, invStd, batch, channels, hw);
+            cache = new Cache(input, xHat, invStd, batch, channels, hw, false);
         } else {
             float[] mean = NdFloats.read(getParam(FastBatchNormalization.MEAN), 'c');
             float[] var = NdFloats.read(getParam(FastBatchNormalization.VAR), 'c');
@@ -184,6 +203,7 @@ public class FastBatchNormalizationLayer extends BaseLayer<FastBatchNormalizatio
         float[] dBeta = new float[channels];
         float[] xHat = f.xHat();
         float[] invStd = f.invStd();
+        boolean frozen = f.frozenStatistics();
         double n = (double) batch * hw;
         KernelThreads.shared().parallelFor(channels, c -> {
             double sdy = 0;
@@ -197,8 +217,17 @@ public class FastBatchNormalizationLayer extends BaseLayer<FastBatchNormalizatio
             }
             dBeta[c] = (float) sdy;
             dGamma[c] = (float) sdyx;
-            // dx = gamma / std * (dy - mean(dy) - xHat * mean(dy * xHat))
+            // dx = gamma / std * (dy - mean(dy) - xHat * mean(dy * xHat)); with frozen statistics gamma / std * dy
             float k = gamma[c] * invStd[c];
+            if (frozen) {
+                for (int b = 0; b < batch; b++) {
+                    int o = (b * channels + c) * hw;
+                    for (int i = o; i < o + hw; i++) {
+                        dx[i] = k * dy[i];
+                    }
+                }
+                return;
+            }
             float mdy = (float) (sdy / n);
             float mdyx = (float) (sdyx / n);
             for (int b = 0; b < batch; b++) {
@@ -209,6 +238,10 @@ public class FastBatchNormalizationLayer extends BaseLayer<FastBatchNormalizatio
             }
         });
         Gradient g = new DefaultGradient();
+        if (frozen) {
+            java.util.Arrays.fill(dGamma, 0f); // a frozen layer: scale and shift do not move either
+            java.util.Arrays.fill(dBeta, 0f);
+        }
         if (!layerConf().isLockGammaBeta()) {
             INDArray gg = gradientViews.get(FastBatchNormalization.GAMMA);
             INDArray gb = gradientViews.get(FastBatchNormalization.BETA);

@@ -26,10 +26,14 @@ import org.nd4j.linalg.learning.regularization.Regularization;
  */
 public class SparseConvolution extends ConvolutionLayer implements SparseLayerConfig {
 
+    private static final String WEIGHT_PARAM = "W";
+
     private boolean frozen;
     /** N and M of a frozen N:M mask, 0 when the layer computes densely. */
     private int nmN;
     private int nmM;
+    /** Mask-learning settings; null for a fixed mask. */
+    private MaskLearning maskLearning;
 
     /** For JSON deserialization. */
     public SparseConvolution() {
@@ -47,6 +51,7 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
         if (cnn2dDataFormat != null && cnn2dDataFormat != CNN2DFormat.NCHW) {
             throw new IllegalArgumentException("layer " + getLayerName() + ": SparseConvolution supports NCHW only, got " + cnn2dDataFormat);
         }
+        SparseParams.checkLearningSettings(this, getLayerName());
         if (getWeightNoise() != null) {
             throw new IllegalArgumentException("layer " + getLayerName() + ": weight noise is not supported by sparse layers");
         }
@@ -67,12 +72,27 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
 
     @Override
     public IUpdater getUpdaterByParam(String paramName) {
-        return MASK_KEY.equals(paramName) ? new NoOp() : super.getUpdaterByParam(paramName);
+        if (maskMode() == MaskMode.FIXED) {
+            return MASK_KEY.equals(paramName) ? new NoOp() : super.getUpdaterByParam(paramName);
+        }
+        // mask learning: only the logits / threshold (and, if adjusted, the weights) move
+        return SparseParams.trainable(this, paramName) ? super.getUpdaterByParam(WEIGHT_PARAM) : new NoOp();
     }
 
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        return MASK_KEY.equals(paramName) ? Collections.emptyList() : super.getRegularizationByParam(paramName);
+        return maskMode() == MaskMode.FIXED && !MASK_KEY.equals(paramName) ? super.getRegularizationByParam(paramName)
+                : Collections.emptyList();
+    }
+
+    @Override
+    public MaskLearning getMaskLearning() {
+        return maskLearning;
+    }
+
+    @Override
+    public void setMaskLearning(MaskLearning maskLearning) {
+        this.maskLearning = maskLearning == null || maskLearning.getMode() == MaskMode.FIXED ? null : maskLearning;
     }
 
     @Override
@@ -128,17 +148,19 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SparseConvolution s && super.equals(o) && s.frozen == frozen && s.nmN == nmN && s.nmM == nmM;
+        return o instanceof SparseConvolution s && super.equals(o) && s.frozen == frozen && s.nmN == nmN && s.nmM == nmM
+                && java.util.Objects.equals(s.maskLearning, maskLearning);
     }
 
     @Override
     public int hashCode() {
-        return (super.hashCode() * 31 + (frozen ? 1 : 0)) * 961 + nmN * 31 + nmM;
+        return (super.hashCode() * 31 + (frozen ? 1 : 0)) * 961 + nmN * 31 + nmM + 7 * java.util.Objects.hashCode(maskLearning);
     }
 
     @Override
     public String toString() {
-        return "SparseConvolution(" + super.toString() + ", frozen=" + frozen + ", nm=" + (nmM > 0 ? nmN + ":" + nmM : "none") + ")";
+        return "SparseConvolution(" + super.toString() + ", frozen=" + frozen + ", nm=" + (nmM > 0 ? nmN + ":" + nmM : "none")
+                + (maskLearning != null ? ", " + maskLearning : "") + ")";
     }
 
     /** Builder: {@code new SparseConvolution.Builder(3, 3).nIn(16).nOut(32).stride(2, 2).padding(1, 1).build()}. */

@@ -33,7 +33,10 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
     }
 
     /** What one forward pass used and produced; kept for the backward pass when training. */
-    private record Forward(INDArray inputRef, Conv2dShape shape, float[] x, float[] w, float[] mask, NmMatrix nm, float[] z) {
+    private record Forward(INDArray inputRef, Conv2dShape shape, float[] x, Effective eff, NmMatrix nm, float[] z) {
+        float[] w() {
+            return eff.weights();
+        }
     }
 
     @Override
@@ -108,7 +111,7 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
     private Forward forward(boolean training) {
         Conv2dShape s = shapeFor(input);
         float[] x = NdFloats.read(input, 'c');
-        MaskedWeights.Pair wm = mw().masked(weightParam(), maskParam(), training);
+        Effective wm = effective(training);
         NmFormat nm = layerConf().frozenFormat();
         NmMatrix compressed = nm != null ? mw().compressed(wm.weights(), maskParam(), nm) : null;
         float[] y = compute().forward(s, x, wm.weights(), compressed, training);
@@ -125,7 +128,7 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
                 }
             }
         }
-        return new Forward(input, s, x, wm.weights(), wm.mask(), compressed, y);
+        return new Forward(input, s, x, wm, compressed, y);
     }
 
     private static long[] outShape(Conv2dShape s) {
@@ -165,6 +168,7 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
         Gradient gradient = new DefaultGradient();
         if (hasBias()) {
             float[] db = new float[s.outChannels()];
+            boolean biasTrainable = biasTrainable();
             int hw = s.outHeight() * s.outWidth();
             for (int n = 0; n < s.batch(); n++) {
                 for (int co = 0; co < s.outChannels(); co++) {
@@ -173,7 +177,7 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
                     for (int i = o; i < o + hw; i++) {
                         sum += dy[i];
                     }
-                    db[co] += (float) sum;
+                    db[co] += biasTrainable ? (float) sum : 0f; // frozen while a mask is learned
                 }
             }
             INDArray bGrad = gradientViews.get(SparseConvolutionParamInitializer.BIAS_KEY);
@@ -181,17 +185,7 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
             gradient.gradientForVariable().put(SparseConvolutionParamInitializer.BIAS_KEY, bGrad);
         }
         ConvCompute.Gradients grads = compute().backward(s, f.x(), dy, f.w(), f.nm());
-        float[] dw = grads.dw();
-        float[] mask = f.mask();
-        for (int i = 0; i < dw.length; i++) {
-            dw[i] *= mask[i]; // pruned weights get exactly zero gradient
-        }
-        INDArray wGrad = gradientViews.get(SparseConvolutionParamInitializer.WEIGHT_KEY);
-        NdFloats.write(dw, wGrad, 'c');
-        gradient.gradientForVariable().put(SparseConvolutionParamInitializer.WEIGHT_KEY, wGrad);
-        INDArray mGrad = gradientViews.get(SparseLayerConfig.MASK_KEY);
-        mGrad.assign(0);
-        gradient.gradientForVariable().put(SparseLayerConfig.MASK_KEY, mGrad);
+        putWeightGradients(gradient, grads.dw(), f.eff());
 
         float[] dx = grads.dx();
         INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');

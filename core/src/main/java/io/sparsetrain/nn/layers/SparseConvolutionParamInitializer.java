@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import io.sparsetrain.prune.LayerShape;
 
 /**
  * Parameters of a {@link SparseConvolution}, laid out in the layer's flat view as "b" [nOut] (if
@@ -34,6 +35,11 @@ public final class SparseConvolutionParamInitializer implements ParamInitializer
         return c.getNIn() * c.getNOut() * k[0] * k[1];
     }
 
+    static LayerShape shape(SparseConvolution c) {
+        int[] k = c.getKernelSize();
+        return LayerShape.conv((int) c.getNOut(), (int) c.getNIn(), k[0], k[1]);
+    }
+
     @Override
     public long numParams(NeuralNetConfiguration conf) {
         return numParams(conf.getLayer());
@@ -42,7 +48,7 @@ public final class SparseConvolutionParamInitializer implements ParamInitializer
     @Override
     public long numParams(Layer layer) {
         SparseConvolution c = conf(layer);
-        return (c.hasBias() ? c.getNOut() : 0) + 2 * weightCount(c);
+        return (c.hasBias() ? c.getNOut() : 0) + 2 * weightCount(c) + SparseParams.extraCount(c, shape(c));
     }
 
     @Override
@@ -53,6 +59,10 @@ public final class SparseConvolutionParamInitializer implements ParamInitializer
         }
         keys.add(WEIGHT_KEY);
         keys.add(SparseLayerConfig.MASK_KEY);
+        String extra = SparseParams.extraKey(conf(layer));
+        if (extra != null) {
+            keys.add(extra);
+        }
         return keys;
     }
 
@@ -95,6 +105,7 @@ public final class SparseConvolutionParamInitializer implements ParamInitializer
                 views.get(BIAS_KEY).assign(c.getBiasInit());
             }
             views.get(SparseLayerConfig.MASK_KEY).assign(1.0);
+            MaskLearningInit.init(c, shape(c), views.get(WEIGHT_KEY), 'c', views);
         }
         return views;
     }
@@ -117,6 +128,11 @@ public final class SparseConvolutionParamInitializer implements ParamInitializer
         }
         out.put(WEIGHT_KEY, flat.get(NDArrayIndex.interval(pos, pos + nw)).reshape('c', wShape));
         out.put(SparseLayerConfig.MASK_KEY, flat.get(NDArrayIndex.interval(pos + nw, pos + 2 * nw)).reshape('c', wShape));
+        String extra = SparseParams.extraKey(c);
+        if (extra != null) {
+            long ne = SparseParams.extraCount(c, shape(c));
+            out.put(extra, flat.get(NDArrayIndex.interval(pos + 2 * nw, pos + 2 * nw + ne)).reshape(1, ne));
+        }
         return out;
     }
 }

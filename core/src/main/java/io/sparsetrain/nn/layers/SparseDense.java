@@ -28,9 +28,13 @@ import org.nd4j.linalg.learning.regularization.Regularization;
 public class SparseDense extends FeedForwardLayer implements SparseLayerConfig {
 
     private boolean hasBias = true;
+    private static final String WEIGHT_PARAM = "W";
+
     private boolean frozen;
     private int nmN;
     private int nmM;
+    /** Mask-learning settings; null for a fixed mask. */
+    private MaskLearning maskLearning;
 
     /** For JSON deserialization. */
     public SparseDense() {
@@ -59,6 +63,7 @@ public class SparseDense extends FeedForwardLayer implements SparseLayerConfig {
                                                          int layerIndex, INDArray layerParamsView, boolean initializeParams,
                                                          DataType networkDataType) {
         LayerValidation.assertNInNOutSet("SparseDense", getLayerName(), layerIndex, getNIn(), getNOut());
+        SparseParams.checkLearningSettings(this, getLayerName());
         if (getWeightNoise() != null) {
             throw new IllegalArgumentException("layer " + getLayerName() + ": weight noise is not supported by sparse layers");
         }
@@ -79,12 +84,27 @@ public class SparseDense extends FeedForwardLayer implements SparseLayerConfig {
 
     @Override
     public IUpdater getUpdaterByParam(String paramName) {
-        return MASK_KEY.equals(paramName) ? new NoOp() : super.getUpdaterByParam(paramName);
+        if (maskMode() == MaskMode.FIXED) {
+            return MASK_KEY.equals(paramName) ? new NoOp() : super.getUpdaterByParam(paramName);
+        }
+        // mask learning: only the logits / threshold (and, if adjusted, the weights) move
+        return SparseParams.trainable(this, paramName) ? super.getUpdaterByParam(WEIGHT_PARAM) : new NoOp();
     }
 
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        return MASK_KEY.equals(paramName) ? Collections.emptyList() : super.getRegularizationByParam(paramName);
+        return maskMode() == MaskMode.FIXED && !MASK_KEY.equals(paramName) ? super.getRegularizationByParam(paramName)
+                : Collections.emptyList();
+    }
+
+    @Override
+    public MaskLearning getMaskLearning() {
+        return maskLearning;
+    }
+
+    @Override
+    public void setMaskLearning(MaskLearning maskLearning) {
+        this.maskLearning = maskLearning == null || maskLearning.getMode() == MaskMode.FIXED ? null : maskLearning;
     }
 
     @Override
@@ -152,18 +172,20 @@ public class SparseDense extends FeedForwardLayer implements SparseLayerConfig {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SparseDense s && super.equals(o) && s.hasBias == hasBias && s.frozen == frozen && s.nmN == nmN && s.nmM == nmM;
+        return o instanceof SparseDense s && super.equals(o) && s.hasBias == hasBias && s.frozen == frozen && s.nmN == nmN && s.nmM == nmM
+                && java.util.Objects.equals(s.maskLearning, maskLearning);
     }
 
     @Override
     public int hashCode() {
-        return ((super.hashCode() * 31 + (hasBias ? 1 : 0)) * 31 + (frozen ? 1 : 0)) * 961 + nmN * 31 + nmM;
+        return ((super.hashCode() * 31 + (hasBias ? 1 : 0)) * 31 + (frozen ? 1 : 0)) * 961 + nmN * 31 + nmM + 7 * java.util.Objects.hashCode(maskLearning);
     }
 
     @Override
     public String toString() {
         return "SparseDense(" + super.toString() + ", hasBias=" + hasBias + ", frozen=" + frozen + ", nm="
-                + (nmM > 0 ? nmN + ":" + nmM : "none") + ")";
+                + (nmM > 0 ? nmN + ":" + nmM : "none")
+                + (maskLearning != null ? ", " + maskLearning : "") + ")";
     }
 
     /** Builder: {@code new SparseDense.Builder().nIn(256).nOut(10).activation(Activation.RELU).build()}. */

@@ -30,7 +30,10 @@ public class SparseDenseLayer extends AbstractSparseLayer<SparseDense> {
         super(conf, dataType);
     }
 
-    private record Forward(INDArray inputRef, int batch, float[] x, float[] w, float[] mask, NmMatrix nm, float[] z) {
+    private record Forward(INDArray inputRef, int batch, float[] x, Effective eff, NmMatrix nm, float[] z) {
+        float[] w() {
+            return eff.weights();
+        }
     }
 
     private int nIn() {
@@ -63,7 +66,7 @@ public class SparseDenseLayer extends AbstractSparseLayer<SparseDense> {
         }
         int batch = (int) input.size(0);
         float[] x = NdFloats.read(input, 'c');
-        MaskedWeights.Pair wm = mw().masked(weightParam(), maskParam(), training);
+        Effective wm = effective(training);
         NmFormat nm = layerConf().frozenFormat();
         NmMatrix compressed = nm != null ? mw().compressed(wm.weights(), maskParam(), nm) : null;
         float[] y = compressed != null ? KERNELS.forward(x, compressed, batch) : KERNELS.forward(x, wm.weights(), batch, nIn(), nOut());
@@ -76,7 +79,7 @@ public class SparseDenseLayer extends AbstractSparseLayer<SparseDense> {
                 }
             }
         }
-        return new Forward(input, batch, x, wm.weights(), wm.mask(), compressed, y);
+        return new Forward(input, batch, x, wm, compressed, y);
     }
 
     @Override
@@ -119,16 +122,10 @@ public class SparseDenseLayer extends AbstractSparseLayer<SparseDense> {
         } else {
             dw = KERNELS.backwardWeight(f.x(), dy, batch, in, out);
         }
-        float[] mask = f.mask();
-        for (int i = 0; i < dw.length; i++) {
-            dw[i] *= mask[i]; // pruned weights get exactly zero gradient
-        }
-        INDArray wGrad = gradientViews.get(SparseDenseParamInitializer.WEIGHT_KEY);
-        NdFloats.write(dw, wGrad, 'f');
-        gradient.gradientForVariable().put(SparseDenseParamInitializer.WEIGHT_KEY, wGrad);
+        putWeightGradients(gradient, dw, f.eff());
         if (hasBias()) {
             float[] db = new float[out];
-            for (int n = 0; n < batch; n++) {
+            for (int n = 0; n < batch && biasTrainable(); n++) { // frozen while a mask is learned
                 for (int j = 0; j < out; j++) {
                     db[j] += dy[n * out + j];
                 }
@@ -137,10 +134,6 @@ public class SparseDenseLayer extends AbstractSparseLayer<SparseDense> {
             NdFloats.write(db, bGrad, 'c');
             gradient.gradientForVariable().put(SparseDenseParamInitializer.BIAS_KEY, bGrad);
         }
-        INDArray mGrad = gradientViews.get(SparseLayerConfig.MASK_KEY);
-        mGrad.assign(0);
-        gradient.gradientForVariable().put(SparseLayerConfig.MASK_KEY, mGrad);
-
         float[] dx = f.nm() != null ? KERNELS.backwardInput(dy, f.nm(), batch) : KERNELS.backwardInput(dy, f.w(), batch, in, out);
         INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, new long[] {batch, in}, 'c');
         NdFloats.write(dx, eps, 'c');

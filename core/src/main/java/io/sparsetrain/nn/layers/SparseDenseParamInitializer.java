@@ -10,6 +10,7 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import io.sparsetrain.prune.LayerShape;
 
 /**
  * Parameters of a {@link SparseDense}: "W" [nIn, nOut] in 'f' order (as DL4J's DenseLayer), "b"
@@ -28,6 +29,10 @@ public final class SparseDenseParamInitializer implements ParamInitializer {
         return (SparseDense) l;
     }
 
+    static LayerShape shape(SparseDense c) {
+        return LayerShape.dense((int) c.getNOut(), (int) c.getNIn());
+    }
+
     @Override
     public long numParams(NeuralNetConfiguration conf) {
         return numParams(conf.getLayer());
@@ -36,7 +41,7 @@ public final class SparseDenseParamInitializer implements ParamInitializer {
     @Override
     public long numParams(Layer layer) {
         SparseDense c = conf(layer);
-        return 2 * c.getNIn() * c.getNOut() + (c.hasBias() ? c.getNOut() : 0);
+        return 2 * c.getNIn() * c.getNOut() + (c.hasBias() ? c.getNOut() : 0) + SparseParams.extraCount(c, shape(c));
     }
 
     @Override
@@ -47,6 +52,10 @@ public final class SparseDenseParamInitializer implements ParamInitializer {
             keys.add(BIAS_KEY);
         }
         keys.add(SparseLayerConfig.MASK_KEY);
+        String extra = SparseParams.extraKey(conf(layer));
+        if (extra != null) {
+            keys.add(extra);
+        }
         return keys;
     }
 
@@ -85,6 +94,7 @@ public final class SparseDenseParamInitializer implements ParamInitializer {
                 views.get(BIAS_KEY).assign(c.getBiasInit());
             }
             views.get(SparseLayerConfig.MASK_KEY).assign(1.0);
+            MaskLearningInit.init(c, shape(c), views.get(WEIGHT_KEY), 'f', views);
         }
         return views;
     }
@@ -105,6 +115,11 @@ public final class SparseDenseParamInitializer implements ParamInitializer {
             pos += c.getNOut();
         }
         out.put(SparseLayerConfig.MASK_KEY, flat.get(NDArrayIndex.interval(pos, pos + nw)).reshape('f', c.getNIn(), c.getNOut()));
+        String extra = SparseParams.extraKey(c);
+        if (extra != null) {
+            long ne = SparseParams.extraCount(c, shape(c));
+            out.put(extra, flat.get(NDArrayIndex.interval(pos + nw, pos + nw + ne)).reshape(1, ne));
+        }
         return out;
     }
 }

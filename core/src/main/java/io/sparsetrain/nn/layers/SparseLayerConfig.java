@@ -12,6 +12,15 @@ public interface SparseLayerConfig {
     /** Parameter key of the 0/1 mask, same shape and order as the weight "W". */
     String MASK_KEY = "M";
 
+    /**
+     * Parameter key of the learned N:M pattern logits ({@link MaskMode#LEARNED_NM}): [1, rows * groups * C(M,N)],
+     * layout of {@link io.sparsetrain.learn.nm.GumbelNmMask#logits()}.
+     */
+    String LOGITS_KEY = "A";
+
+    /** Parameter key of the learned magnitude threshold ({@link MaskMode#THRESHOLD}): [1, 1], weight units. */
+    String THRESHOLD_KEY = "T";
+
     /** Whether the layer has a bias parameter "b". */
     boolean hasBias();
 
@@ -22,4 +31,16 @@ public interface SparseLayerConfig {
 
     /** Sets the frozen state; {@code nm} may be null (frozen, dense path). */
     void setFrozen(boolean frozen, NmFormat nm);
+
+    /** The mask-learning settings, or null for a fixed 0/1 mask. */
+    MaskLearning getMaskLearning();
+
+    /** Sets (or with null clears) the mask-learning settings; changes the parameter set, so only before init. */
+    void setMaskLearning(MaskLearning maskLearning);
+
+    /** {@link MaskMode#FIXED} unless mask-learning settings say otherwise. */
+    default MaskMode maskMode() {
+        MaskLearning ml = getMaskLearning();
+        return ml == null ? MaskMode.FIXED : ml.getMode();
+    }
 }

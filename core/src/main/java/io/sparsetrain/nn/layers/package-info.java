@@ -22,6 +22,14 @@
  * compressed {@code NmMatrix}. Its pattern (indices, kernel layouts) is a transient cache built once
  * per mask from W*M and M; each step only refreshes its values from the updated weights.
  *
+ * <h2>Learned masks</h2>
+ * A layer configuration may carry {@link io.sparsetrain.nn.layers.MaskLearning} settings (JSON field
+ * {@code maskLearning}): in {@code LEARNED_NM} mode the mask is the Gumbel-softmax / argmax N:M pattern of
+ * per-group logits "A", in {@code THRESHOLD} mode 1[|W| &gt; T] of a learned threshold "T". The weights are then
+ * only read, never written; {@link io.sparsetrain.nn.layers.MaskLearningGraphs} prepares a trained network
+ * (everything else frozen, batch norm on its running statistics) and exports the learned masks, which a
+ * fixed-mask copy applies and freezes as usual. See docs/sparsify.md.
+ *
  * <h2>DL4J arrays and workspaces</h2>
  * Inputs, epsilons and parameters are copied to C-order {@code float[]} with one NIO bulk copy
  * (views and 'f' order handled); outputs and input gradients are created with the layer workspace

@@ -1,0 +1,150 @@
+package io.sparsetrain.jobs.sparsify;
+
+import io.sparsetrain.learn.nm.GumbelNmMask;
+import io.sparsetrain.sparkconf.SparkSessions;
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code sparsify}: post-training masks for a trained model; see docs/sparsify.md. */
+@Command(name = "sparsify", mixinStandardHelpOptions = true,
+    description = "Sparsifies a trained DL4J model after training: learned N:M masks (learned-nm), learned per-layer "
+        + "allocation at an exact global rate (allocation), or the magnitude-nm / uniform / erk baselines; apply "
+        + "re-applies a mask file. Writes the sparse model, the masks, sparsify.json and report.html.")
+public final class SparsifyCommand implements Callable<Integer> {
+
+  @Option(names = "--model", required = true, paramLabel = "PATH",
+      description = "DL4J model zip, a train job's output dir (latest checkpoint) or a checkpoint dir.")
+  String model;
+
+  @Option(names = "--data", required = true, paramLabel = "PATH", description = "Prepared dataset (Parquet shards).")
+  String data;
+
+  @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory.")
+  String output;
+
+  @Option(names = "--method", required = true, paramLabel = "NAME",
+      description = "learned-nm | allocation | magnitude-nm | uniform | erk | apply (str-bn: not in this build).")
+  String method;
+
+  @Option(names = "--target", paramLabel = "S", description = "Global sparsity, fraction of zeros in (0, 1) "
+      + "(allocation, uniform, erk).")
+  Double target;
+
+  @Option(names = "--n", defaultValue = "2", description = "N of N:M (default ${DEFAULT-VALUE}).")
+  int n;
+
+  @Option(names = "--m", defaultValue = "4", description = "M of N:M (default ${DEFAULT-VALUE}).")
+  int m;
+
+  @Option(names = "--masks", paramLabel = "FILE", description = "Mask set to apply (--method apply).")
+  String masks;
+
+  @Option(names = "--calibration-size", defaultValue = "10000",
+      description = "Training images used to learn masks (default ${DEFAULT-VALUE}).")
+  int calibrationSize;
+
+  @Option(names = "--epochs", defaultValue = "1", description = "Passes over the calibration images (default ${DEFAULT-VALUE}).")
+  int epochs;
+
+  @Option(names = "--batch-size", defaultValue = "32", description = "Minibatch per worker step (default ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--workers", defaultValue = "0", description = "Workers per round (0 = Spark default parallelism).")
+  int workers;
+
+  @Option(names = "--steps-per-round", defaultValue = "4",
+      description = "Minibatch steps per worker between averagings (default ${DEFAULT-VALUE}).")
+  int stepsPerRound;
+
+  @Option(names = "--tau", defaultValue = "1.0", description = "Gumbel-softmax temperature (default ${DEFAULT-VALUE}).")
+  double tau;
+
+  @Option(names = "--tau-final", description = "Final temperature with --anneal.")
+  Double tauFinal;
+
+  @Option(names = "--anneal", defaultValue = "none", description = "none | linear | exponential temperature annealing.")
+  String anneal;
+
+  @Option(names = "--straight-through", description = "Hard one-hot forward, soft backward (learned-nm).")
+  boolean straightThrough;
+
+  @Option(names = "--logit-init", defaultValue = "magnitude",
+      description = "magnitude | glorot initial N:M logits (default ${DEFAULT-VALUE}).")
+  String logitInit;
+
+  @Option(names = "--lr", description = "Adam(W) learning rate (default 0.05 for logits, 0.01 for thresholds).")
+  Double learningRate;
+
+  @Option(names = "--weight-decay", defaultValue = "0.01", description = "AdamW decay of the logits (default ${DEFAULT-VALUE}).")
+  double weightDecay;
+
+  @Option(names = "--control-weight", defaultValue = "1.0", description = "Weight of the control loss (allocation).")
+  double controlWeight;
+
+  @Option(names = "--train-split", defaultValue = "train") String trainSplit;
+  @Option(names = "--test-split", defaultValue = "test") String testSplit;
+
+  @Option(names = "--normalization", defaultValue = "unit", description = "unit | none: as the model was trained.")
+  String normalization;
+
+  @Option(names = "--max-test-examples", defaultValue = "0", description = "Evaluate on at most this many (0 = all).")
+  int maxTestExamples;
+
+  @Option(names = "--seed", defaultValue = "42") long seed;
+
+  @Option(names = "--checkpoint-every", defaultValue = "20", description = "Checkpoint every N rounds (and each epoch end).")
+  int checkpointEvery;
+
+  @Option(names = "--resume", description = "Continue from the checkpoint in --output.")
+  boolean resume;
+
+  @Option(names = "--overwrite", description = "Replace a finished run in --output.")
+  boolean overwrite;
+
+  @Option(names = "--spark-profile", defaultValue = "local", description = "sparkconf profile when not run under spark-submit.")
+  String sparkProfile;
+
+  PrintStream out = System.out;
+
+  /** The validated options (throws {@link SparsifyException} naming the bad option). */
+  SparsifyOptions options() {
+    SparsifyOptions.Anneal a;
+    try {
+      a = SparsifyOptions.Anneal.valueOf(anneal.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new SparsifyException("--anneal must be none, linear or exponential, got " + anneal);
+    }
+    GumbelNmMask.Init init;
+    try {
+      init = GumbelNmMask.Init.valueOf(logitInit.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new SparsifyException("--logit-init must be magnitude or glorot, got " + logitInit);
+    }
+    if (!normalization.equals("unit") && !normalization.equals("none")) {
+      throw new SparsifyException("--normalization must be unit or none, got " + normalization);
+    }
+    return SparsifyOptions.builder().model(model).data(data).output(output).method(method).target(target).nm(n, m)
+        .masks(masks).calibrationSize(calibrationSize).epochs(epochs).batchSize(batchSize).workers(workers)
+        .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
+        .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
+        .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))
+        .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)
+        .overwrite(overwrite).build();
+  }
+
+  @Override
+  public Integer call() {
+    SparsifyOptions o = options(); // before any Spark work
+    out.print(o);
+    SparkSession spark = SparkSessions.getOrCreate("sparsetrain-sparsify-" + o.method(), sparkProfile);
+    SparsifyJob.run(spark, o, line -> {
+      out.println(line);
+      out.flush();
+    });
+    return 0;
+  }
+}

@@ -1,0 +1,628 @@
+package io.sparsetrain.jobs.sparsify;
+
+import io.sparsetrain.dataprep.BatchOptions;
+import io.sparsetrain.dataprep.Manifest;
+import io.sparsetrain.dataprep.ParquetDataSets;
+import io.sparsetrain.kernels.NmFormat;
+import io.sparsetrain.learn.alloc.CorrectedAllocation;
+import io.sparsetrain.learn.alloc.ErkAllocation;
+import io.sparsetrain.learn.alloc.KernelDensityBridge;
+import io.sparsetrain.learn.alloc.ThresholdAllocator;
+import io.sparsetrain.learn.alloc.UniformAllocation;
+import io.sparsetrain.learn.nm.GumbelNmMask;
+import io.sparsetrain.nn.MaskedNetwork;
+import io.sparsetrain.nn.convert.SparseConversion;
+import io.sparsetrain.nn.layers.MaskLearning;
+import io.sparsetrain.nn.layers.MaskLearningGraphs;
+import io.sparsetrain.nn.layers.MaskLearningLayer;
+import io.sparsetrain.nn.layers.SparseLayer;
+import io.sparsetrain.nn.layers.SparseLayerConfig;
+import io.sparsetrain.prune.Mask;
+import io.sparsetrain.prune.MaskChecksum;
+import io.sparsetrain.prune.MaskSet;
+import io.sparsetrain.prune.MalformedMaskException;
+import io.sparsetrain.prune.PrunableLayer;
+import io.sparsetrain.prune.nm.NmMagnitudePruner;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.Adam;
+
+/**
+ * One sparsify run: loads a trained model (converted to sparse layers), computes masks with the chosen method,
+ * applies and freezes them on a copy of the model (N:M layers on the compressed kernels), evaluates top-1 on
+ * the held-out split before and after, and writes {@value #MODEL}, {@value #MASKS}, {@code sparsify.json} and
+ * the report, each under a temporary name then renamed, {@code sparsify.json} last.
+ *
+ * <p>The learned methods train on the first {@code --calibration-size} images of the train split (labels for
+ * learned-nm, unlabeled for allocation) with {@link AveragingMaskTrainer}: rounds of
+ * workers x steps-per-round minibatches in a seeded order per epoch, a checkpoint of the vector and its optimizer
+ * moments every {@code --checkpoint-every} rounds and at each epoch end ({@code --resume} continues it). The
+ * prunable layers are all sparse layers (convolutions and hidden dense layers; the classifier stays dense).
+ */
+public final class SparsifyJob {
+  public static final String MODEL = "model.zip";
+  public static final String MASKS = "masks.bin";
+  public static final String CHECKPOINT = "checkpoints/state.bin";
+
+  private SparsifyJob() {}
+
+  /** What a run produced (also written to the output directory). */
+  public record Result(Map<String, Object> summary, MaskSet masks, ComputationGraph model) {}
+
+  public static Result run(SparkSession spark, SparsifyOptions o, Consumer<String> progress) {
+    long t0 = System.nanoTime();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Configuration hconf = spark.sparkContext().hadoopConfiguration();
+    // ---- preflight, before any Spark work
+    Path out = new Path(o.output());
+    FileSystem fs = fileSystem(out, hconf);
+    checkOutput(fs, out, o);
+    ComputationGraph original = loadModel(o.model(), hconf);
+    MaskedNetwork originalNet = MaskedNetwork.of(original);
+    if (originalNet.sparseLayers().isEmpty()) {
+      throw new SparsifyException("--model " + o.model() + " has no convolution or hidden dense layer to sparsify");
+    }
+    MaskSet given = o.method() == SparsifyMethod.APPLY ? readMasks(o.masks(), hconf, originalNet) : null;
+    Manifest manifest = readManifest(o, hconf);
+    BatchOptions evalOpts = BatchOptions.builder().batchSize(Math.max(o.batchSize(), 64)).normalization(o.normalize()
+        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
+    JavaRDD<DataSet> test = ParquetDataSets.dataSets(spark, o.data(), o.testSplit(), evalOpts);
+    if (o.maxTestExamples() > 0) {
+      JavaPairRDD<DataSet, Long> t = test.zipWithIndex();
+      long keep = Math.max(1, batchesWithin(t.map(x -> x._1().numExamples()).collect(), o.maxTestExamples()));
+      test = t.filter(x -> x._2() < keep).keys();
+    }
+    test.persist(StorageLevel.MEMORY_ONLY());
+    progress.accept("sparsify " + o.method() + ": model " + o.model() + " (" + originalNet.sparseLayers().size()
+        + " sparse layers), data " + o.data() + " (" + manifest.numClasses + " classes)");
+    try {
+      SparkEvaluation.Accuracy before = SparkEvaluation.top1(jsc, zip(original), test);
+      progress.accept(String.format(Locale.ROOT, "top-1 before: %.4f on %d '%s' images", before.top1(),
+          before.examples(), o.testSplit()));
+      Map<String, Object> extra = new LinkedHashMap<>();
+      MaskSet masks;
+      List<PrunableLayer> prunable = originalNet.prunableLayers();
+      switch (o.method()) {
+        case MAGNITUDE_NM:
+          masks = magnitudeNm(prunable, o.n(), o.m());
+          break;
+        case UNIFORM:
+          masks = UniformAllocation.allocate(prunable, o.target()).toMasks(prunable);
+          break;
+        case ERK:
+          masks = ErkAllocation.allocate(prunable, o.target()).toMasks(prunable);
+          break;
+        case APPLY:
+          masks = given;
+          break;
+        default:
+          masks = learn(spark, jsc, o, original, fs, out, extra, progress, t0);
+          break;
+      }
+      ComputationGraph sparse = applyAndFreeze(original, masks, NmFormat.of(o.n(), o.m()));
+      SparkEvaluation.Accuracy after = SparkEvaluation.top1(jsc, zip(sparse), test);
+      Map<String, Object> baselines = new LinkedHashMap<>();
+      if (o.method() == SparsifyMethod.LEARNED_NM) {
+        baselines.put("magnitude-nm", SparkEvaluation.top1(jsc, zip(applyAndFreeze(original,
+            magnitudeNm(prunable, o.n(), o.m()), NmFormat.of(o.n(), o.m()))), test).top1());
+      } else if (o.method() == SparsifyMethod.ALLOCATION) {
+        for (String b : List.of(UniformAllocation.NAME, ErkAllocation.NAME)) {
+          MaskSet bm = (b.equals(UniformAllocation.NAME) ? UniformAllocation.allocate(prunable, o.target())
+              : ErkAllocation.allocate(prunable, o.target())).toMasks(prunable);
+          baselines.put(b, SparkEvaluation.top1(jsc, zip(applyAndFreeze(original, bm, null)), test).top1());
+        }
+      }
+      double wall = (System.nanoTime() - t0) / 1e9 + (extra.containsKey("resumedSeconds")
+          ? ((Number) extra.remove("resumedSeconds")).doubleValue() : 0);
+      Map<String, Object> summary = summary(o, masks, sparse, before, after, baselines, extra, wall);
+      progress.accept(String.format(Locale.ROOT, "top-1 after: %.4f (before %.4f), global sparsity %.5f%s",
+          after.top1(), before.top1(), (double) summary.get("achievedGlobalSparsity"),
+          baselines.isEmpty() ? "" : ", baselines " + baselines));
+      writeOutputs(fs, out, sparse, masks, summary);
+      progress.accept("sparsify " + o.method() + ": done, " + new Path(out, SparsifyReport.HTML));
+      return new Result(summary, masks, sparse);
+    } catch (IOException e) {
+      throw new SparsifyException("--output " + o.output() + ": " + e.getMessage(), e);
+    } finally {
+      test.unpersist(false);
+    }
+  }
+
+  // ------------------------------------------------------------ learning
+
+  private static MaskSet learn(SparkSession spark, JavaSparkContext jsc, SparsifyOptions o, ComputationGraph original,
+      FileSystem fs, Path out, Map<String, Object> extra, Consumer<String> progress, long t0) throws IOException {
+    boolean nm = o.method() == SparsifyMethod.LEARNED_NM;
+    MaskLearning settings = nm ? MaskLearning.learnedNm(o.n(), o.m(), o.tau(), o.straightThrough()).withNoiseSeed(o.seed())
+        : MaskLearning.threshold(1e-2, false);
+    ComputationGraph g = MaskLearningGraphs.prepare(original, settings, new Adam(o.learningRate()), name -> true);
+    List<MaskLearningLayer> layers = MaskLearningGraphs.learningLayers(g);
+    int workers = o.workers() > 0 ? o.workers() : jsc.defaultParallelism();
+
+    // ---- calibration minibatches, cached once
+    BatchOptions opts = BatchOptions.builder().batchSize(o.batchSize()).normalization(o.normalize()
+        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
+    JavaPairRDD<DataSet, Long> indexed = ParquetDataSets.dataSets(spark, o.data(), o.trainSplit(), opts).zipWithIndex();
+    long keep = batchesWithin(indexed.map(t -> t._1().numExamples()).collect(), o.calibrationSize());
+    indexed = indexed.filter(t -> t._2() < keep);
+    indexed.persist(StorageLevel.MEMORY_ONLY());
+    List<Integer> sizes = indexed.map(t -> t._1().numExamples()).collect();
+    int numBatches = sizes.size();
+    if (numBatches == 0) {
+      throw new SparsifyException("--data " + o.data() + ": split '" + o.trainSplit() + "' is empty");
+    }
+    long calibration = sizes.stream().mapToLong(Integer::longValue).sum();
+    int perRound = workers * o.stepsPerRound();
+    int roundsPerEpoch = (numBatches + perRound - 1) / perRound;
+    long totalSteps = (long) o.epochs() * ((numBatches + workers - 1) / workers);
+    WorkerObjective objective = new WorkerObjective(o, totalSteps);
+
+    ThresholdAllocator allocator = null;
+    if (nm) {
+      for (MaskLearningLayer l : layers) {
+        l.initLogits(GumbelNmMask.builder().nm(o.n(), o.m()).init(o.logitInit()).seed(o.seed()).build());
+      }
+    } else {
+      allocator = objective.allocator(g);
+      for (int l = 0; l < layers.size(); l++) {
+        // straight-through bandwidth: the bridge's h in this layer's weight units
+        double h = allocator.bridge(l).toWeightUnits(KernelDensityBridge.DEFAULT_BANDWIDTH);
+        SparseLayerConfig c = (SparseLayerConfig) ((org.deeplearning4j.nn.api.Layer) layers.get(l)).conf().getLayer();
+        c.setMaskLearning(c.getMaskLearning().withSteBandwidth(h));
+      }
+    }
+    float[] init;
+    if (nm) {
+      init = MaskLearningGraphs.learnedVector(g);
+    } else {
+      double[] t = allocator.thresholds();
+      init = new float[t.length];
+      for (int i = 0; i < t.length; i++) {
+        init[i] = (float) t[i];
+      }
+    }
+    TrainerState state = new TrainerState(init, new AveragedAdamW(o.learningRate(), nm ? o.weightDecay() : 0, init.length));
+    int startEpoch = 0;
+    int startRound = 0;
+    double elapsedBefore = 0;
+    Path cp = new Path(out, CHECKPOINT);
+    if (fs.exists(cp)) {
+      SparsifyCheckpoint c = SparsifyCheckpoint.fromBytes(read(fs, cp), cp.toString(), o.learningRate(),
+          nm ? o.weightDecay() : 0);
+      if (!c.method().equals(o.method().cliName())) {
+        throw new SparsifyException("cannot resume " + cp + ": it was written by --method " + c.method() + ", not "
+            + o.method());
+      }
+      if (c.state().vector.length != init.length) {
+        throw new SparsifyException("cannot resume " + cp + ": it holds " + c.state().vector.length
+            + " learned parameters, this model and --n/--m give " + init.length + " (another model?)");
+      }
+      state = c.state();
+      startEpoch = c.epoch();
+      startRound = c.roundInEpoch();
+      elapsedBefore = c.elapsedSeconds();
+      progress.accept(String.format(Locale.ROOT, "resuming from %s: epoch %d, round %d, step %d", cp, startEpoch + 1,
+          startRound, state.step()));
+    }
+    progress.accept(String.format(Locale.ROOT, "sparsify %s: %d calibration images in %d minibatches of %d, %d workers, "
+            + "%d steps/round, %d rounds/epoch, %d epochs, %d learned parameters", o.method(), calibration, numBatches,
+        o.batchSize(), workers, o.stepsPerRound(), roundsPerEpoch, o.epochs(), init.length));
+
+    WorkerObjective.Model driver = new WorkerObjective.Model(g, allocator);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    ModelSerializer.writeModel(g, bytes, false);
+    long runStart = System.nanoTime();
+    long roundsDone = 0;
+    long totalRounds = (long) roundsPerEpoch * o.epochs();
+    try (MaskTrainer trainer = new AveragingMaskTrainer(jsc, bytes.toByteArray(), objective, workers)) {
+      for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
+        Broadcast<int[]> pos = jsc.broadcast(epochOrder(numBatches, o.seed(), epoch));
+        for (int r = epoch == startEpoch ? startRound : 0; r < roundsPerEpoch; r++) {
+          final int lo = r * perRound;
+          final int hi = Math.min(lo + perRound, numBatches);
+          // minibatch at position p goes to worker p mod workers, in position order: every worker gets its
+          // share of the round in the same order on every run (and on a resumed one)
+          JavaRDD<DataSet> chunk = indexed.filter(t -> {
+            int p = pos.value()[(int) (long) t._2()];
+            return p >= lo && p < hi;
+          }).mapToPair(t -> new scala.Tuple2<>(pos.value()[(int) (long) t._2()], t._1()))
+              .repartitionAndSortWithinPartitions(new WorkerPartitioner(workers)).values();
+          jsc.setJobDescription(String.format(Locale.ROOT, "sparsify %s: epoch %d/%d round %d/%d", o.method(),
+              epoch + 1, o.epochs(), r + 1, roundsPerEpoch));
+          long rs = System.nanoTime();
+          MaskTrainer.Round round = trainer.round(chunk, state);
+          double seconds = (System.nanoTime() - rs) / 1e9;
+          state = round.state();
+          roundsDone++;
+          objective.setVector(driver, state.vector);
+          double sparsity = currentSparsity(driver, nm);
+          double elapsed = elapsedBefore + (System.nanoTime() - t0) / 1e9;
+          double done = (long) epoch * roundsPerEpoch + r + 1;
+          double eta = (System.nanoTime() - runStart) / 1e9 / roundsDone * (totalRounds - done);
+          progress.accept(String.format(Locale.ROOT, "epoch %d/%d step %d round %d/%d loss %.4f sparsity %.4f "
+                  + "%.1f images/s elapsed %s eta %s", epoch + 1, o.epochs(), state.step(), r + 1, roundsPerEpoch,
+              round.loss(), sparsity, round.examples() / seconds, hms(elapsed), hms(eta)));
+          boolean last = r + 1 == roundsPerEpoch;
+          if (last || roundsDone % o.checkpointEveryRounds() == 0) {
+            write(fs, cp, new SparsifyCheckpoint(o.method().cliName(), last ? epoch + 1 : epoch, last ? 0 : r + 1,
+                elapsed, state).toBytes());
+          }
+        }
+        pos.destroy();
+      }
+    } finally {
+      indexed.unpersist(false);
+    }
+    objective.setVector(driver, state.vector);
+    extra.put("calibrationExamples", calibration);
+    extra.put("steps", state.step());
+    extra.put("workers", workers);
+    extra.put("resumedSeconds", elapsedBefore);
+    if (nm) {
+      return MaskLearningGraphs.learnedMasks(g);
+    }
+    double[] t = new double[state.vector.length];
+    for (int i = 0; i < t.length; i++) {
+      t[i] = state.vector[i];
+    }
+    allocator.setThresholds(t);
+    extra.put("kdeGlobalSparsityBeforeCorrection", allocator.kdeGlobalSparsity());
+    CorrectedAllocation corrected = allocator.exactCorrection();
+    progress.accept(corrected.toTable().trim());
+    double achieved = corrected.globalSparsity();
+    if (Math.abs(achieved - o.target()) > SparsifyOptions.ALLOCATION_TOLERANCE) {
+      throw new SparsifyException(String.format(Locale.ROOT, "the exact correction reached global sparsity %.5f, "
+          + "more than 0.1 point from --target %.5f", achieved, o.target()));
+    }
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (CorrectedAllocation.Row row : corrected.rows()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", row.name());
+      m.put("learnedThreshold", row.learnedThreshold());
+      m.put("learnedZeros", row.learnedZeros());
+      m.put("correctedThreshold", row.correctedThreshold());
+      rows.add(m);
+    }
+    extra.put("thresholdFactor", corrected.scaleFactor());
+    extra.put("thresholds", rows);
+    return corrected.masks();
+  }
+
+  private static double currentSparsity(WorkerObjective.Model model, boolean nm) {
+    if (nm) {
+      MaskSet m = MaskLearningGraphs.learnedMasks(model.graph);
+      return m.zeroCount() / (double) m.weightCount();
+    }
+    double[] r = model.allocator.countedSparsities();
+    double z = 0;
+    double n = 0;
+    for (int l = 0; l < r.length; l++) {
+      int size = model.allocator.layers().get(l).size();
+      z += r[l] * size;
+      n += size;
+    }
+    return z / n;
+  }
+
+  // ------------------------------------------------------------ masks and models
+
+  static MaskSet magnitudeNm(List<PrunableLayer> layers, int n, int m) {
+    NmMagnitudePruner p = new NmMagnitudePruner(n, m);
+    MaskSet.Builder b = MaskSet.builder();
+    for (PrunableLayer l : layers) {
+      b.put(l.name(), p.makeMask(l));
+    }
+    return b.build();
+  }
+
+  /** A copy of {@code original} holding {@code masks}, frozen; layers whose mask is {@code nm} use the compressed kernels. */
+  static ComputationGraph applyAndFreeze(ComputationGraph original, MaskSet masks, NmFormat nm) {
+    ComputationGraph copy = original.clone();
+    MaskedNetwork net = MaskedNetwork.of(copy);
+    net.unfreeze();
+    net.applyMasks(masks);
+    net.freeze(nm);
+    return copy;
+  }
+
+  static byte[] zip(ComputationGraph g) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    ModelSerializer.writeModel(g, b, false);
+    return b.toByteArray();
+  }
+
+  /**
+   * The model of {@code --model}: a DL4J model zip (ComputationGraph or MultiLayerNetwork), a train job's output
+   * directory (its latest checkpoint) or one checkpoint directory; converted to sparse layers.
+   */
+  static ComputationGraph loadModel(String path, Configuration hconf) {
+    Path p = new Path(path);
+    try {
+      FileSystem fs = p.getFileSystem(hconf);
+      if (!fs.exists(p)) {
+        throw new SparsifyException("--model " + path + " does not exist");
+      }
+      Path zip = p;
+      if (fs.getFileStatus(p).isDirectory()) {
+        Path latest = new Path(new Path(p, "checkpoints"), "LATEST");
+        if (fs.exists(latest)) {
+          String name = new String(read(fs, latest), StandardCharsets.UTF_8).trim();
+          zip = new Path(new Path(new Path(p, "checkpoints"), name), "model.zip");
+        } else {
+          zip = new Path(p, "model.zip");
+        }
+        if (!fs.exists(zip)) {
+          throw new SparsifyException("--model " + path + " is a directory without a model: expected a train output "
+              + "directory (checkpoints/LATEST) or a checkpoint directory (model.zip)");
+        }
+      }
+      byte[] bytes = read(fs, zip);
+      ComputationGraph g;
+      try {
+        g = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes), false);
+      } catch (Exception notGraph) {
+        try {
+          MultiLayerNetwork mln = ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes), false);
+          g = mln.toComputationGraph();
+        } catch (Exception e) {
+          throw new SparsifyException("--model " + zip + " is not a DL4J model zip: " + notGraph.getMessage(), e);
+        }
+      }
+      return SparseConversion.toSparse(g);
+    } catch (IOException e) {
+      throw new SparsifyException("--model " + path + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** Reads a mask set and checks it against the model's sparse layers (names and shapes). */
+  static MaskSet readMasks(String path, Configuration hconf, MaskedNetwork net) {
+    Path p = new Path(path);
+    MaskSet masks;
+    try {
+      FileSystem fs = p.getFileSystem(hconf);
+      if (!fs.exists(p)) {
+        throw new SparsifyException("--masks " + path + " does not exist");
+      }
+      masks = MaskSet.fromBytes(read(fs, p));
+    } catch (MalformedMaskException e) {
+      throw new SparsifyException("--masks " + path + ": " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new SparsifyException("--masks " + path + ": cannot read: " + e.getMessage(), e);
+    }
+    Map<String, SparseLayer> layers = net.sparseLayers();
+    for (Map.Entry<String, Mask> e : masks.asMap().entrySet()) {
+      SparseLayer l = layers.get(e.getKey());
+      if (l == null) {
+        throw new SparsifyException("--masks " + path + " does not match the model: it has a mask for layer '"
+            + e.getKey() + "', the model's sparse layers are " + layers.keySet());
+      }
+      if (!l.maskShape().equals(e.getValue().shape())) {
+        throw new SparsifyException("--masks " + path + " does not match the model: layer '" + e.getKey()
+            + "' has shape " + l.maskShape() + ", the mask " + e.getValue().shape());
+      }
+    }
+    return masks;
+  }
+
+  static Manifest readManifest(SparsifyOptions o, Configuration hconf) {
+    Manifest m;
+    try {
+      m = Manifest.read(o.data(), hconf);
+    } catch (RuntimeException e) {
+      throw new SparsifyException("--data " + o.data() + ": " + e.getMessage(), e);
+    }
+    List<String> splits = new ArrayList<>(List.of(o.testSplit()));
+    if (o.method().isLearned()) {
+      splits.add(o.trainSplit());
+    }
+    for (String s : splits) {
+      if (m.splits.get(s) == null || m.shardPaths(s).isEmpty()) {
+        throw new SparsifyException("--data " + o.data() + " has no split '" + s + "' (it has " + m.splits.keySet() + ")");
+      }
+    }
+    return m;
+  }
+
+  private static void checkOutput(FileSystem fs, Path out, SparsifyOptions o) {
+    try {
+      if (fs.exists(new Path(out, SparsifyReport.JSON)) && !o.overwrite()) {
+        throw new SparsifyException("--output " + o.output() + " already holds a finished run (" + SparsifyReport.JSON
+            + "); pass --overwrite or choose another directory");
+      }
+      if (fs.exists(new Path(out, CHECKPOINT)) && !o.resume() && !o.overwrite()) {
+        throw new SparsifyException("--output " + o.output() + " holds checkpoint " + CHECKPOINT + " of an unfinished run: "
+            + "pass --resume to continue it, or --overwrite to start again");
+      }
+      if (fs.exists(new Path(out, CHECKPOINT)) && o.overwrite() && !o.resume()) {
+        fs.delete(new Path(out, CHECKPOINT), false);
+      }
+      fs.mkdirs(out);
+    } catch (IOException e) {
+      throw new SparsifyException("--output " + o.output() + " is not writable: " + e.getMessage(), e);
+    }
+  }
+
+  private static FileSystem fileSystem(Path p, Configuration conf) {
+    try {
+      return p.getFileSystem(conf);
+    } catch (IOException e) {
+      throw new SparsifyException("--output " + p + ": " + e.getMessage(), e);
+    }
+  }
+
+  // ------------------------------------------------------------ outputs
+
+  private static Map<String, Object> summary(SparsifyOptions o, MaskSet masks, ComputationGraph sparse,
+      SparkEvaluation.Accuracy before, SparkEvaluation.Accuracy after, Map<String, Object> baselines,
+      Map<String, Object> extra, double wall) {
+    MaskedNetwork net = MaskedNetwork.of(sparse);
+    MaskSet held = net.masks();
+    List<String> compressed = net.compressedLayers();
+    List<Map<String, Object>> layers = new ArrayList<>();
+    for (Map.Entry<String, Mask> e : held.asMap().entrySet()) {
+      Map<String, Object> l = new LinkedHashMap<>();
+      l.put("name", e.getKey());
+      l.put("shape", e.getValue().shape().toString());
+      l.put("weights", e.getValue().size());
+      l.put("zeros", e.getValue().zeroCount());
+      l.put("sparsity", e.getValue().sparsity());
+      l.put("kernel", compressed.contains(e.getKey()) ? "compressed " + o.n() + ":" + o.m() : "dense");
+      layers.add(l);
+    }
+    Map<String, Object> s = new LinkedHashMap<>();
+    s.put("formatVersion", 1);
+    s.put("method", o.method().cliName());
+    s.put("targetSparsity", o.method() == SparsifyMethod.APPLY ? null : o.target());
+    if (o.method().isNm()) {
+      s.put("nm", o.n() + ":" + o.m());
+    }
+    s.put("achievedGlobalSparsity", held.zeroCount() / (double) held.weightCount());
+    s.put("zeros", held.zeroCount());
+    s.put("weights", held.weightCount());
+    s.put("top1Before", before.top1());
+    s.put("top1After", after.top1());
+    s.put("testExamples", after.examples());
+    s.put("baselines", baselines);
+    s.put("wallSeconds", wall);
+    s.put("maskChecksum", MaskChecksum.hex(masks.checksum()));
+    s.put("compressedLayers", compressed);
+    s.putAll(extra);
+    s.put("layers", layers);
+    s.put("options", o.asMap());
+    return s;
+  }
+
+  private static void writeOutputs(FileSystem fs, Path out, ComputationGraph sparse, MaskSet masks,
+      Map<String, Object> summary) throws IOException {
+    write(fs, new Path(out, MODEL), zip(sparse));
+    write(fs, new Path(out, MASKS), masks.toBytes());
+    write(fs, new Path(out, SparsifyReport.LAYERS_PNG), SparsifyReport.layerPng(summary));
+    write(fs, new Path(out, SparsifyReport.HTML), SparsifyReport.html(summary));
+    write(fs, new Path(out, SparsifyReport.JSON), SparsifyReport.json(summary)); // last: marks a finished run
+    Path cp = new Path(out, CHECKPOINT);
+    if (fs.exists(cp)) {
+      fs.delete(cp.getParent(), true); // finished: the checkpoint is no longer needed
+    }
+  }
+
+  /** Writes under a temporary sibling name, then renames over the target. */
+  static void write(FileSystem fs, Path p, byte[] bytes) throws IOException {
+    fs.mkdirs(p.getParent());
+    Path tmp = new Path(p.getParent(), "_tmp-" + p.getName() + "-" + UUID.randomUUID());
+    try (OutputStream os = fs.create(tmp, true)) {
+      os.write(bytes);
+    }
+    if (fs.exists(p)) {
+      fs.delete(p, false);
+    }
+    if (!fs.rename(tmp, p)) {
+      throw new IOException("rename " + tmp + " -> " + p + " failed");
+    }
+  }
+
+  private static byte[] read(FileSystem fs, Path p) throws IOException {
+    try (InputStream in = fs.open(p)) {
+      return in.readAllBytes();
+    }
+  }
+
+  // ------------------------------------------------------------ small helpers
+
+  /** Minibatch position p to worker p mod workers. */
+  static final class WorkerPartitioner extends org.apache.spark.Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int workers;
+
+    WorkerPartitioner(int workers) {
+      this.workers = workers;
+    }
+
+    @Override
+    public int numPartitions() {
+      return workers;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (Integer) key % workers;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof WorkerPartitioner w && w.workers == workers;
+    }
+
+    @Override
+    public int hashCode() {
+      return workers;
+    }
+  }
+
+  /** How many leading minibatches hold at most {@code max} examples (at least one). */
+  static long batchesWithin(List<Integer> sizes, int max) {
+    long n = 0;
+    long k = 0;
+    for (int s : sizes) {
+      if (k > 0 && n + s > max) {
+        break;
+      }
+      n += s;
+      k++;
+    }
+    return k;
+  }
+
+  /** position[b] = place of minibatch b in the epoch's seeded order. */
+  static int[] epochOrder(int numBatches, long seed, int epoch) {
+    int[] order = new int[numBatches];
+    for (int i = 0; i < numBatches; i++) {
+      order[i] = i;
+    }
+    Random rnd = new Random(seed * 1_000_003L + epoch);
+    for (int i = numBatches - 1; i > 0; i--) {
+      int j = rnd.nextInt(i + 1);
+      int t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+    int[] position = new int[numBatches];
+    for (int p = 0; p < numBatches; p++) {
+      position[order[p]] = p;
+    }
+    return position;
+  }
+
+  static String hms(double seconds) {
+    if (!Double.isFinite(seconds) || seconds < 0) {
+      return "--:--:--";
+    }
+    long s = Math.round(seconds);
+    return String.format(Locale.ROOT, "%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  }
+}

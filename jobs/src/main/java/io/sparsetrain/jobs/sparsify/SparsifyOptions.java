@@ -1,0 +1,320 @@
+package io.sparsetrain.jobs.sparsify;
+
+import io.sparsetrain.learn.nm.GumbelNmMask;
+import io.sparsetrain.learn.nm.NmPatterns;
+import io.sparsetrain.learn.nm.TemperatureSchedule;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The settings of one sparsify run, validated in one place ({@link Builder#build()}): every bad value is
+ * reported with the option's name and the value. Immutable.
+ */
+public final class SparsifyOptions {
+  public static final int DEFAULT_N = 2;
+  public static final int DEFAULT_M = 4;
+  /** The FCPTS paper's calibration set size. */
+  public static final int DEFAULT_CALIBRATION_SIZE = 10_000;
+  public static final int DEFAULT_EPOCHS = 1;
+  public static final int DEFAULT_BATCH_SIZE = 32;
+  /** Minibatch steps each worker takes between two averagings. */
+  public static final int DEFAULT_STEPS_PER_ROUND = 4;
+  /** Adam step on the mask logits. */
+  public static final double DEFAULT_NM_LEARNING_RATE = 0.05;
+  /** Adam step on the normalised thresholds ({@code ThresholdAllocator.DEFAULT_LEARNING_RATE}). */
+  public static final double DEFAULT_ALLOCATION_LEARNING_RATE = 0.01;
+  /** Decoupled weight decay of the logits (AdamW's default); thresholds get none. */
+  public static final double DEFAULT_WEIGHT_DECAY = 0.01;
+  public static final long DEFAULT_SEED = 42L;
+  /** Largest allowed |achieved - target| of the allocation's global sparsity: 0.1 percentage point. */
+  public static final double ALLOCATION_TOLERANCE = 0.001;
+
+  /** Temperature annealing of the Gumbel-softmax. */
+  public enum Anneal { NONE, LINEAR, EXPONENTIAL }
+
+  private final String model;
+  private final String data;
+  private final String output;
+  private final SparsifyMethod method;
+  private final Double target;
+  private final int n;
+  private final int m;
+  private final int calibrationSize;
+  private final int epochs;
+  private final int batchSize;
+  private final int workers;
+  private final int stepsPerRound;
+  private final double tau;
+  private final double tauFinal;
+  private final Anneal anneal;
+  private final boolean straightThrough;
+  private final GumbelNmMask.Init logitInit;
+  private final double learningRate;
+  private final double weightDecay;
+  private final double controlWeight;
+  private final String masks;
+  private final String trainSplit;
+  private final String testSplit;
+  private final boolean normalize;
+  private final int maxTestExamples;
+  private final long seed;
+  private final boolean resume;
+  private final boolean overwrite;
+  private final int checkpointEveryRounds;
+
+  private SparsifyOptions(Builder b) {
+    model = b.model;
+    data = b.data;
+    output = b.output;
+    method = b.method;
+    target = b.target;
+    n = b.n;
+    m = b.m;
+    calibrationSize = b.calibrationSize;
+    epochs = b.epochs;
+    batchSize = b.batchSize;
+    workers = b.workers;
+    stepsPerRound = b.stepsPerRound;
+    tau = b.tau;
+    tauFinal = b.tauFinal != null ? b.tauFinal : b.tau;
+    anneal = b.anneal;
+    straightThrough = b.straightThrough;
+    logitInit = b.logitInit;
+    learningRate = b.learningRate != null ? b.learningRate
+        : b.method == SparsifyMethod.ALLOCATION ? DEFAULT_ALLOCATION_LEARNING_RATE : DEFAULT_NM_LEARNING_RATE;
+    weightDecay = b.weightDecay;
+    controlWeight = b.controlWeight;
+    masks = b.masks;
+    trainSplit = b.trainSplit;
+    testSplit = b.testSplit;
+    normalize = b.normalize;
+    maxTestExamples = b.maxTestExamples;
+    seed = b.seed;
+    resume = b.resume;
+    overwrite = b.overwrite;
+    checkpointEveryRounds = b.checkpointEveryRounds;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public String model() { return model; }
+  public String data() { return data; }
+  public String output() { return output; }
+  public SparsifyMethod method() { return method; }
+  /** Global target sparsity (fraction of zeros) for uniform / erk / allocation; for N:M methods 1 - N/M. */
+  public double target() { return target != null ? target : 1 - n / (double) m; }
+  public int n() { return n; }
+  public int m() { return m; }
+  public int calibrationSize() { return calibrationSize; }
+  public int epochs() { return epochs; }
+  public int batchSize() { return batchSize; }
+  /** Workers (partitions) per averaging round; 0 = Spark's default parallelism. */
+  public int workers() { return workers; }
+  public int stepsPerRound() { return stepsPerRound; }
+  public double tau() { return tau; }
+  public double tauFinal() { return tauFinal; }
+  public Anneal anneal() { return anneal; }
+  public boolean straightThrough() { return straightThrough; }
+  public GumbelNmMask.Init logitInit() { return logitInit; }
+  public double learningRate() { return learningRate; }
+  public double weightDecay() { return weightDecay; }
+  public double controlWeight() { return controlWeight; }
+  /** The mask file of {@code --method apply}, else null. */
+  public String masks() { return masks; }
+  public String trainSplit() { return trainSplit; }
+  public String testSplit() { return testSplit; }
+  /** Whether pixels are scaled to [0, 1] (the train job's {@code normalization = unit}). */
+  public boolean normalize() { return normalize; }
+  public int maxTestExamples() { return maxTestExamples; }
+  public long seed() { return seed; }
+  public boolean resume() { return resume; }
+  public boolean overwrite() { return overwrite; }
+  public int checkpointEveryRounds() { return checkpointEveryRounds; }
+
+  /** The temperature per optimizer step, annealed over {@code totalSteps}. */
+  public TemperatureSchedule temperature(long totalSteps) {
+    switch (anneal) {
+      case LINEAR:
+        return TemperatureSchedule.linear(tau, tauFinal, Math.max(1, totalSteps));
+      case EXPONENTIAL:
+        return TemperatureSchedule.exponential(tau, tauFinal, Math.max(1, totalSteps));
+      default:
+        return TemperatureSchedule.constant(tau);
+    }
+  }
+
+  /** Every setting, for sparsify.json and the job log. */
+  public Map<String, Object> asMap() {
+    Map<String, Object> o = new LinkedHashMap<>();
+    o.put("model", model);
+    o.put("data", data);
+    o.put("output", output);
+    o.put("method", method.cliName());
+    o.put("target", target());
+    o.put("n", n);
+    o.put("m", m);
+    o.put("calibrationSize", calibrationSize);
+    o.put("epochs", epochs);
+    o.put("batchSize", batchSize);
+    o.put("workers", workers);
+    o.put("stepsPerRound", stepsPerRound);
+    o.put("tau", tau);
+    o.put("tauFinal", tauFinal);
+    o.put("anneal", anneal.name().toLowerCase(Locale.ROOT));
+    o.put("straightThrough", straightThrough);
+    o.put("logitInit", logitInit.name().toLowerCase(Locale.ROOT));
+    o.put("learningRate", learningRate);
+    o.put("weightDecay", weightDecay);
+    o.put("controlWeight", controlWeight);
+    o.put("masks", masks);
+    o.put("trainSplit", trainSplit);
+    o.put("testSplit", testSplit);
+    o.put("normalization", normalize ? "unit" : "none");
+    o.put("maxTestExamples", maxTestExamples);
+    o.put("seed", seed);
+    o.put("checkpointEveryRounds", checkpointEveryRounds);
+    return o;
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("sparsify options:\n");
+    asMap().forEach((k, v) -> sb.append("  ").append(k).append(" = ").append(v).append('\n'));
+    return sb.toString();
+  }
+
+  /** Builder; model, data, output and method are required. */
+  public static final class Builder {
+    private String model;
+    private String data;
+    private String output;
+    private SparsifyMethod method;
+    private Double target;
+    private int n = DEFAULT_N;
+    private int m = DEFAULT_M;
+    private int calibrationSize = DEFAULT_CALIBRATION_SIZE;
+    private int epochs = DEFAULT_EPOCHS;
+    private int batchSize = DEFAULT_BATCH_SIZE;
+    private int workers;
+    private int stepsPerRound = DEFAULT_STEPS_PER_ROUND;
+    private double tau = TemperatureSchedule.DEFAULT_TAU;
+    private Double tauFinal;
+    private Anneal anneal = Anneal.NONE;
+    private boolean straightThrough;
+    private GumbelNmMask.Init logitInit = GumbelNmMask.Init.MAGNITUDE;
+    private Double learningRate;
+    private double weightDecay = DEFAULT_WEIGHT_DECAY;
+    private double controlWeight = 1.0;
+    private String masks;
+    private String trainSplit = "train";
+    private String testSplit = "test";
+    private boolean normalize = true;
+    private int maxTestExamples;
+    private long seed = DEFAULT_SEED;
+    private boolean resume;
+    private boolean overwrite;
+    private int checkpointEveryRounds = 20;
+
+    private Builder() {}
+
+    public Builder model(String v) { model = v; return this; }
+    public Builder data(String v) { data = v; return this; }
+    public Builder output(String v) { output = v; return this; }
+    public Builder method(SparsifyMethod v) { method = v; return this; }
+    public Builder method(String v) { method = SparsifyMethod.fromCli(v); return this; }
+    public Builder target(Double v) { target = v; return this; }
+    public Builder nm(int n, int m) { this.n = n; this.m = m; return this; }
+    public Builder calibrationSize(int v) { calibrationSize = v; return this; }
+    public Builder epochs(int v) { epochs = v; return this; }
+    public Builder batchSize(int v) { batchSize = v; return this; }
+    public Builder workers(int v) { workers = v; return this; }
+    public Builder stepsPerRound(int v) { stepsPerRound = v; return this; }
+    public Builder tau(double v) { tau = v; return this; }
+    public Builder tauFinal(Double v) { tauFinal = v; return this; }
+    public Builder anneal(Anneal v) { anneal = Objects.requireNonNull(v, "anneal"); return this; }
+    public Builder straightThrough(boolean v) { straightThrough = v; return this; }
+    public Builder logitInit(GumbelNmMask.Init v) { logitInit = Objects.requireNonNull(v, "logitInit"); return this; }
+    public Builder learningRate(Double v) { learningRate = v; return this; }
+    public Builder weightDecay(double v) { weightDecay = v; return this; }
+    public Builder controlWeight(double v) { controlWeight = v; return this; }
+    public Builder masks(String v) { masks = v; return this; }
+    public Builder trainSplit(String v) { trainSplit = v; return this; }
+    public Builder testSplit(String v) { testSplit = v; return this; }
+    public Builder normalize(boolean v) { normalize = v; return this; }
+    public Builder maxTestExamples(int v) { maxTestExamples = v; return this; }
+    public Builder seed(long v) { seed = v; return this; }
+    public Builder resume(boolean v) { resume = v; return this; }
+    public Builder overwrite(boolean v) { overwrite = v; return this; }
+    public Builder checkpointEveryRounds(int v) { checkpointEveryRounds = v; return this; }
+
+    private static void require(boolean ok, String message) {
+      if (!ok) {
+        throw new SparsifyException(message);
+      }
+    }
+
+    private static boolean positiveFinite(double v) {
+      return v > 0 && !Double.isInfinite(v);
+    }
+
+    public SparsifyOptions build() {
+      require(method != null, "--method is required; one of " + SparsifyMethod.names());
+      require(model != null && !model.isBlank(), "--model is required (a DL4J model zip or a train job's output dir)");
+      require(output != null && !output.isBlank(), "--output is required");
+      require(data != null && !data.isBlank(), "--data is required (a prepared dataset: its test split is evaluated"
+          + (method.isLearned() ? ", its train split calibrates)" : ")"));
+      if (method == SparsifyMethod.STR_BN) {
+        throw new SparsifyException("--method str-bn is not available in this build: STR-BN's Spark-free core API "
+            + "(io.sparsetrain.learn.strbn) is not wired into the sparsify job yet; use " + names(false));
+      }
+      if (method.needsTarget()) {
+        require(target != null, "--method " + method + " needs --target (global fraction of zeros, e.g. 0.7)");
+        require(target > 0 && target < 1, "--target must be in (0, 1) (a fraction of zeros, not a percentage), got "
+            + target);
+      } else if (target != null) {
+        throw new SparsifyException("--target does not apply to --method " + method + (method.isNm()
+            ? ": an N:M mask's sparsity is 1 - N/M (" + (1 - n / (double) m) + " for " + n + ":" + m + "); set --n/--m"
+            : ": the mask file sets the sparsity"));
+      }
+      try {
+        NmPatterns.of(n, m);
+      } catch (IllegalArgumentException e) {
+        throw new SparsifyException("--n/--m: " + e.getMessage());
+      }
+      require((method == SparsifyMethod.APPLY) == (masks != null), method == SparsifyMethod.APPLY
+          ? "--method apply needs --masks FILE (a mask set written by sparsify or train)"
+          : "--masks is only used by --method apply");
+      require(calibrationSize >= 1, "--calibration-size must be >= 1, got " + calibrationSize);
+      require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
+      require(batchSize >= 1, "--batch-size must be >= 1, got " + batchSize);
+      require(workers >= 0, "--workers must be >= 0 (0 = Spark's default parallelism), got " + workers);
+      require(stepsPerRound >= 1, "--steps-per-round must be >= 1, got " + stepsPerRound);
+      require(positiveFinite(tau), "--tau must be finite and > 0, got " + tau);
+      require(tauFinal == null || positiveFinite(tauFinal), "--tau-final must be finite and > 0, got " + tauFinal);
+      require(tauFinal == null || anneal != Anneal.NONE || tauFinal == tau,
+          "--tau-final needs --anneal linear or exponential");
+      require(learningRate == null || positiveFinite(learningRate), "--lr must be finite and > 0, got " + learningRate);
+      require(weightDecay >= 0 && !Double.isInfinite(weightDecay), "--weight-decay must be finite and >= 0, got "
+          + weightDecay);
+      require(controlWeight >= 0 && !Double.isInfinite(controlWeight), "--control-weight must be finite and >= 0, got "
+          + controlWeight);
+      require(maxTestExamples >= 0, "--max-test-examples must be >= 0 (0 = all), got " + maxTestExamples);
+      require(checkpointEveryRounds >= 1, "--checkpoint-every must be >= 1, got " + checkpointEveryRounds);
+      return new SparsifyOptions(this);
+    }
+
+    private static String names(boolean withStrBn) {
+      StringBuilder sb = new StringBuilder();
+      for (SparsifyMethod x : SparsifyMethod.values()) {
+        if (withStrBn || x != SparsifyMethod.STR_BN) {
+          sb.append(sb.length() > 0 ? ", " : "").append(x.cliName());
+        }
+      }
+      return sb.toString();
+    }
+  }
+}

@@ -1,0 +1,181 @@
+package io.sparsetrain.jobs.sparsify;
+
+import io.sparsetrain.learn.alloc.ThresholdAllocator;
+import io.sparsetrain.learn.nm.TemperatureSchedule;
+import io.sparsetrain.nn.layers.MaskLearningGraphs;
+import io.sparsetrain.nn.layers.MaskLearningLayer;
+import io.sparsetrain.prune.PrunableLayer;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * The loss and gradient of one minibatch step, run on the workers against their copy of the learning graph.
+ *
+ * <ul>
+ *   <li>learned-nm: the classifier's cross-entropy with the labels (METHODS.md section 2); the gradient is the
+ *       logits' (DL4J's minibatch sum divided by the batch size).</li>
+ *   <li>allocation: L = KL(softmax(Y_dense) || softmax(Y_sparse)) + controlWeight * L_c (METHODS.md section 3).
+ *       The dense outputs come from the same graph with every threshold at 0 (the mask then keeps every non-zero
+ *       weight, i.e. the dense model); the labels are not used. With a softmax / MCXENT classifier, DL4J's
+ *       cross-entropy against the soft targets p has the KL gradient q - p; KL = CE - H(p). The threshold
+ *       gradient goes through the mask with the layers' straight-through estimator and is converted to the
+ *       allocator's normalised units (times the layer's weight RMS); L_c and its gradient come from
+ *       {@link ThresholdAllocator}.</li>
+ * </ul>
+ */
+final class WorkerObjective implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  final SparsifyMethod method;
+  final double tau0;
+  final double tau1;
+  final SparsifyOptions.Anneal anneal;
+  final long totalSteps;
+  final double target;
+  final double allocationLearningRate;
+  final double controlWeight;
+  final long seed;
+
+  WorkerObjective(SparsifyOptions o, long totalSteps) {
+    this.method = o.method();
+    this.tau0 = o.tau();
+    this.tau1 = o.tauFinal();
+    this.anneal = o.anneal();
+    this.totalSteps = totalSteps;
+    this.target = o.target();
+    this.allocationLearningRate = o.learningRate();
+    this.controlWeight = o.controlWeight();
+    this.seed = o.seed();
+  }
+
+  TemperatureSchedule temperature() {
+    switch (anneal) {
+      case LINEAR:
+        return TemperatureSchedule.linear(tau0, tau1, Math.max(1, totalSteps));
+      case EXPONENTIAL:
+        return TemperatureSchedule.exponential(tau0, tau1, Math.max(1, totalSteps));
+      default:
+        return TemperatureSchedule.constant(tau0);
+    }
+  }
+
+  /** The allocator whose bridges, control loss and exact correction the driver and the workers share. */
+  ThresholdAllocator allocator(ComputationGraph g) {
+    List<PrunableLayer> layers = new ArrayList<>();
+    for (MaskLearningLayer l : MaskLearningGraphs.learningLayers(g)) {
+      layers.add(new PrunableLayer(l.layerName(), l.maskShape(), l.weights()));
+    }
+    return new ThresholdAllocator(layers, ThresholdAllocator.builder(target).learningRate(allocationLearningRate)
+        .controlWeight(controlWeight).build());
+  }
+
+  /** A worker's copy of the learning graph and, for allocation, its allocator. */
+  static final class Model {
+    final ComputationGraph graph;
+    final List<MaskLearningLayer> layers;
+    final ThresholdAllocator allocator;
+
+    Model(ComputationGraph graph, ThresholdAllocator allocator) {
+      this.graph = graph;
+      this.layers = MaskLearningGraphs.learningLayers(graph);
+      this.allocator = allocator;
+    }
+  }
+
+  Model load(byte[] modelBytes) {
+    try {
+      ComputationGraph g = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(modelBytes), false);
+      return new Model(g, method == SparsifyMethod.ALLOCATION ? allocator(g) : null);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot restore the broadcast learning graph: " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes the vector into the graph: logits as they are, normalised thresholds times the layer's RMS. */
+  void setVector(Model model, float[] vector) {
+    if (method == SparsifyMethod.ALLOCATION) {
+      for (int l = 0; l < model.layers.size(); l++) {
+        model.layers.get(l).setLearnedParams(new float[] {(float) model.allocator.bridge(l).toWeightUnits(vector[l])});
+      }
+    } else {
+      MaskLearningGraphs.setLearnedVector(model.graph, vector);
+    }
+  }
+
+  /**
+   * One step's loss and gradient wrt the vector (already set in the graph) on {@code batch}.
+   *
+   * @param noiseStep seeds the Gumbel noise of this step (unique per step and worker)
+   * @return {loss, gradient}
+   */
+  Step step(Model model, float[] vector, DataSet batch, long globalStep, long noiseStep) {
+    ComputationGraph g = model.graph;
+    int b = batch.numExamples();
+    if (method == SparsifyMethod.ALLOCATION) {
+      INDArray x = batch.getFeatures();
+      for (MaskLearningLayer l : model.layers) {
+        l.setLearnedParams(new float[] {0f});
+      }
+      INDArray p = g.outputSingle(false, x).castTo(DataType.FLOAT).dup();
+      setVector(model, vector);
+      g.setInputs(x);
+      g.setLabels(p);
+      g.computeGradientAndScore();
+      double ce = g.score();
+      double[] pd = p.castTo(DataType.DOUBLE).data().asDouble();
+      double entropy = 0;
+      for (double v : pd) {
+        if (v > 0) {
+          entropy -= v * Math.log(v);
+        }
+      }
+      double kl = ce - entropy / b;
+      double[] t = new double[vector.length];
+      for (int l = 0; l < t.length; l++) {
+        t[l] = vector[l];
+      }
+      model.allocator.setThresholds(t);
+      double[] control = model.allocator.controlLossGradient();
+      double controlLoss = model.allocator.controlLoss();
+      float[] grad = new float[vector.length];
+      for (int l = 0; l < grad.length; l++) {
+        double rec = model.layers.get(l).learnedGradient()[0] / b * model.allocator.bridge(l).scale();
+        grad[l] = (float) (rec + controlWeight * control[l]);
+      }
+      return new Step(kl + controlWeight * controlLoss, grad);
+    }
+    double tau = temperature().tau(globalStep);
+    for (MaskLearningLayer l : model.layers) {
+      l.setTemperature(tau);
+      l.setNoiseStep(noiseStep);
+    }
+    g.setInputs(batch.getFeatures());
+    g.setLabels(batch.getLabels());
+    g.computeGradientAndScore();
+    float[] grad = MaskLearningGraphs.learnedGradientVector(g);
+    for (int i = 0; i < grad.length; i++) {
+      grad[i] /= b; // DL4J gradients are minibatch sums
+    }
+    return new Step(g.score(), grad);
+  }
+
+  /** After an optimizer step: thresholds stay above the allocator's minimum. */
+  void clamp(float[] vector) {
+    if (method == SparsifyMethod.ALLOCATION) {
+      for (int i = 0; i < vector.length; i++) {
+        vector[i] = (float) Math.max(ThresholdAllocator.MIN_THRESHOLD, vector[i]);
+      }
+    }
+  }
+
+  record Step(double loss, float[] gradient) {}
+}

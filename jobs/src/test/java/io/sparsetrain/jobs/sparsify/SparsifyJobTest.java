@@ -1,0 +1,242 @@
+package io.sparsetrain.jobs.sparsify;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparsetrain.jobs.Main;
+import io.sparsetrain.nn.MaskedNetwork;
+import io.sparsetrain.nn.convert.SparseConversion;
+import io.sparsetrain.prune.Mask;
+import io.sparsetrain.prune.MaskSet;
+import io.sparsetrain.prune.nm.NmMagnitudePruner;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The sparsify job end to end on the shared local[2] session, with a small CNN trained on real Fashion-MNIST
+ * images ({@link SparsifyFixtures}).
+ */
+class SparsifyJobTest {
+
+  @TempDir
+  Path tmp;
+
+  static SparsifyOptions.Builder base(Path out, String method) {
+    return SparsifyOptions.builder().model(SparsifyFixtures.model().toString())
+        .data(SparsifyFixtures.dataset().toString()).output(out.toString()).method(method).workers(2).batchSize(32)
+        .stepsPerRound(2);
+  }
+
+  static Map<String, Object> json(Path out) throws Exception {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> m = new ObjectMapper().readValue(out.resolve("sparsify.json").toFile(), Map.class);
+    return m;
+  }
+
+  static ComputationGraph original() throws Exception {
+    return SparseConversion.toSparse(ModelSerializer.restoreComputationGraph(SparsifyFixtures.model().toFile(), false));
+  }
+
+  @Test
+  void learnedNmAtLeastMatchesMagnitudeNmAndItsOutputsAreConsistent() throws Exception {
+    List<String> lines = new ArrayList<>();
+    Path mag = tmp.resolve("magnitude");
+    SparsifyJob.Result m = SparsifyJob.run(SparsifyFixtures.spark(), base(mag, "magnitude-nm").build(), lines::add);
+    Path learned = tmp.resolve("learned");
+    SparsifyJob.Result l = SparsifyJob.run(SparsifyFixtures.spark(), base(learned, "learned-nm")
+        .calibrationSize(SparsifyFixtures.TRAIN).epochs(2).build(), lines::add);
+    lines.forEach(System.out::println);
+
+    double magTop1 = (double) m.summary().get("top1After");
+    double learnedTop1 = (double) l.summary().get("top1After");
+    double dense = (double) l.summary().get("top1Before");
+    assertTrue(dense > 0.6, "the fixture model learned Fashion-MNIST: " + dense);
+    // learned masks start at the magnitude pattern (magnitude logit init) and are trained on the task loss
+    assertTrue(learnedTop1 >= magTop1 - 0.01, "learned-nm " + learnedTop1 + " vs magnitude-nm " + magTop1);
+    assertEquals(magTop1, (double) ((Map<?, ?>) l.summary().get("baselines")).get("magnitude-nm"), 1e-12);
+    assertTrue(lines.stream().anyMatch(s -> s.matches(
+        "epoch 1/2 step \\d+ round 1/\\d+ loss \\d+\\.\\d+ sparsity 0\\.\\d+ \\d+\\.\\d images/s elapsed .* eta .*")),
+        "progress lines: " + lines);
+
+    for (Path out : List.of(mag, learned)) {
+      for (String f : List.of("model.zip", "masks.bin", "sparsify.json", "report.html", "layer-sparsity.png")) {
+        assertTrue(Files.size(out.resolve(f)) > 100, out.resolve(f) + " written");
+      }
+      assertFalse(Files.exists(out.resolve("checkpoints")), "checkpoints removed after a finished run");
+      try (var s = Files.list(out)) {
+        assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith("_tmp-")), "no temporaries left");
+      }
+      Map<String, Object> j = json(out);
+      MaskSet masks = MaskSet.fromBytes(Files.readAllBytes(out.resolve("masks.bin")));
+      ComputationGraph sparse = ModelSerializer.restoreComputationGraph(out.resolve("model.zip").toFile(), false);
+      MaskedNetwork net = MaskedNetwork.of(sparse);
+      assertEquals(masks, net.masks(), "the model holds the mask file's masks");
+      assertTrue(net.isFrozen());
+      assertEquals(List.of("conv1", "conv2", "fc1"), net.compressedLayers(), "2:4 layers run compressed");
+      assertEquals(masks.zeroCount() / (double) masks.weightCount(), (double) j.get("achievedGlobalSparsity"), 1e-12);
+      for (String name : masks.names()) {
+        assertTrue(NmMagnitudePruner.satisfiesNm(masks.get(name), 2, 4), name);
+      }
+      // weights untouched bit for bit: the sparse model's weights are the trained ones times the mask
+      MaskedNetwork orig = MaskedNetwork.of(original());
+      for (String name : masks.names()) {
+        float[] w = orig.sparseLayers().get(name).weights();
+        masks.get(name).applyTo(w);
+        assertArrayEquals(w, net.sparseLayers().get(name).weights(), name);
+      }
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> layers = (List<Map<String, Object>>) j.get("layers");
+      assertEquals(3, layers.size());
+      assertTrue(Files.readString(out.resolve("report.html")).contains("layer-sparsity.png"));
+    }
+    assertNotEquals(m.masks(), l.masks(), "learning changed some patterns");
+
+    // the learned masks re-apply to an updated copy of the model (trained one more epoch elsewhere)
+    Path updatedZip = tmp.resolve("updated.zip");
+    ComputationGraph moved = SparsifyFixtures.train(SparsifyFixtures.dataset(), 999, 1);
+    ModelSerializer.writeModel(moved, updatedZip.toFile(), false);
+    Path applied = tmp.resolve("applied");
+    SparsifyJob.Result a = SparsifyJob.run(SparsifyFixtures.spark(), base(applied, "apply")
+        .model(updatedZip.toString()).masks(learned.resolve("masks.bin").toString()).build(), s -> { });
+    assertEquals(l.masks(), MaskedNetwork.of(a.model()).masks());
+    MaskedNetwork movedNet = MaskedNetwork.of(SparseConversion.toSparse(moved));
+    for (String name : l.masks().names()) {
+      float[] w = movedNet.sparseLayers().get(name).weights();
+      l.masks().get(name).applyTo(w);
+      assertArrayEquals(w, MaskedNetwork.of(a.model()).sparseLayers().get(name).weights(), name);
+    }
+  }
+
+  @Test
+  void allocationUniformAndErkHitTheGlobalTargetExactly() throws Exception {
+    double target = 0.7;
+    for (String method : List.of("uniform", "erk", "allocation")) {
+      Path out = tmp.resolve(method);
+      List<String> lines = new ArrayList<>();
+      SparsifyJob.Result r = SparsifyJob.run(SparsifyFixtures.spark(), base(out, method).target(target)
+          .calibrationSize(256).build(), lines::add);
+      lines.forEach(System.out::println);
+      Map<String, Object> j = json(out);
+      double achieved = (double) j.get("achievedGlobalSparsity");
+      assertEquals(target, achieved, 0.001, method);
+      long weights = ((Number) j.get("weights")).longValue();
+      assertEquals(Math.round(target * weights), ((Number) j.get("zeros")).longValue(), method + ": exact to one weight");
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> layers = (List<Map<String, Object>>) j.get("layers");
+      double min = 1;
+      double max = 0;
+      for (Map<String, Object> layer : layers) {
+        double s = ((Number) layer.get("sparsity")).doubleValue();
+        min = Math.min(min, s);
+        max = Math.max(max, s);
+      }
+      if (method.equals("uniform")) {
+        assertEquals(target, min, 0.01);
+        assertEquals(target, max, 0.01);
+      } else if (method.equals("erk")) {
+        assertTrue(max - min > 0.05, method + " allocates non-uniformly: " + layers);
+      }
+      assertEquals(MaskSet.fromBytes(Files.readAllBytes(out.resolve("masks.bin"))), r.masks());
+      if (method.equals("allocation")) {
+        assertTrue(((Map<?, ?>) j.get("baselines")).containsKey("erk"));
+        assertEquals(3, ((List<?>) j.get("thresholds")).size(), "learned and corrected thresholds reported");
+        assertTrue(((Number) j.get("steps")).longValue() > 0);
+        assertTrue(lines.stream().anyMatch(s -> s.startsWith("epoch 1/1 step ")), "progress lines");
+      }
+    }
+  }
+
+  @Test
+  void anInterruptedLearnedRunResumesFromItsCheckpointToTheSameMasks() {
+    Path full = tmp.resolve("full");
+    SparsifyOptions.Builder b = base(full, "learned-nm").calibrationSize(384).checkpointEveryRounds(2).maxTestExamples(64);
+    SparsifyJob.Result a = SparsifyJob.run(SparsifyFixtures.spark(), b.build(), s -> { });
+
+    Path cut = tmp.resolve("cut");
+    SparsifyOptions c = base(cut, "learned-nm").calibrationSize(384).checkpointEveryRounds(2).maxTestExamples(64).build();
+    RuntimeException crash = assertThrows(RuntimeException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(), c,
+        line -> {
+          if (line.startsWith("epoch 1/1 step") && line.contains(" round 3/")) {
+            throw new IllegalStateException("simulated crash");
+          }
+        }));
+    assertEquals("simulated crash", crash.getMessage());
+    assertTrue(Files.exists(cut.resolve(SparsifyJob.CHECKPOINT)));
+    SparsifyException refused = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(), c,
+        s -> { }));
+    assertTrue(refused.getMessage().contains("--resume"), refused.getMessage());
+    List<String> lines = new ArrayList<>();
+    SparsifyJob.Result r = SparsifyJob.run(SparsifyFixtures.spark(), base(cut, "learned-nm").calibrationSize(384)
+        .checkpointEveryRounds(2).maxTestExamples(64).resume(true).build(), lines::add);
+    assertTrue(lines.stream().anyMatch(s -> s.startsWith("resuming from ") && s.contains("round 2")), lines.toString());
+    assertEquals(a.summary().get("steps"), r.summary().get("steps"), "the resumed run took the same optimizer steps");
+    assertEquals(a.masks(), r.masks(), "the resumed run ends with the uninterrupted run's masks");
+  }
+
+  @Test
+  void badInputsGetClearErrors() throws Exception {
+    Path out = tmp.resolve("bad");
+    SparsifyException e = assertThrows(SparsifyException.class, () -> base(out, "learned-2:4").build());
+    assertTrue(e.getMessage().contains("unknown --method 'learned-2:4'") && e.getMessage().contains("allocation"),
+        e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "allocation").target(70.0).build());
+    assertTrue(e.getMessage().contains("--target must be in (0, 1)") && e.getMessage().contains("70.0"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "uniform").build());
+    assertTrue(e.getMessage().contains("needs --target"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "learned-nm").target(0.6).build());
+    assertTrue(e.getMessage().contains("1 - N/M"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "magnitude-nm").nm(4, 4).build());
+    assertTrue(e.getMessage().contains("--n/--m") && e.getMessage().contains("N=4, M=4"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").build());
+    assertTrue(e.getMessage().contains("str-bn is not available"), e.getMessage());
+
+    e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(),
+        base(out, "magnitude-nm").model(tmp.resolve("nope.zip").toString()).build(), s -> { }));
+    assertTrue(e.getMessage().contains("--model") && e.getMessage().contains("nope.zip") && e.getMessage().contains("does not exist"),
+        e.getMessage());
+    Files.writeString(tmp.resolve("junk.zip"), "not a model");
+    e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(),
+        base(out, "magnitude-nm").model(tmp.resolve("junk.zip").toString()).build(), s -> { }));
+    assertTrue(e.getMessage().contains("not a DL4J model zip"), e.getMessage());
+
+    // a mask file of another model: conv1 of 4 filters instead of 8
+    MaskSet other = MaskSet.builder().put("conv1", Mask.allKept(io.sparsetrain.prune.LayerShape.conv(4, 1, 3, 3))).build();
+    Files.write(tmp.resolve("other.bin"), other.toBytes());
+    e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(),
+        base(out, "apply").masks(tmp.resolve("other.bin").toString()).build(), s -> { }));
+    assertTrue(e.getMessage().contains("does not match the model") && e.getMessage().contains("conv1"), e.getMessage());
+    MaskSet unknown = MaskSet.builder().put("conv9", Mask.allKept(io.sparsetrain.prune.LayerShape.conv(4, 1, 3, 3))).build();
+    Files.write(tmp.resolve("unknown.bin"), unknown.toBytes());
+    e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(),
+        base(out, "apply").masks(tmp.resolve("unknown.bin").toString()).build(), s -> { }));
+    assertTrue(e.getMessage().contains("'conv9'"), e.getMessage());
+
+    // the command line reports the same errors as one line and exit code 1
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true));
+    int code;
+    try {
+      code = Main.run("sparsify", "--model", SparsifyFixtures.model().toString(), "--data",
+          SparsifyFixtures.dataset().toString(), "--output", out.toString(), "--method", "prune-harder");
+    } finally {
+      System.setErr(err);
+    }
+    assertEquals(1, code);
+    assertTrue(captured.toString().contains("unknown --method 'prune-harder'"), captured.toString());
+  }
+}
