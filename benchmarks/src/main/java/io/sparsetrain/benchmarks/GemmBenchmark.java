@@ -134,6 +134,13 @@ public class GemmBenchmark {
         return dwSlots;
     }
 
+    /** The sampled kernel whatever the column count (nm24BackwardWeight routes narrow products to the dense route). */
+    @Benchmark
+    public float[] nm24BackwardWeightSampled() {
+        ((VectorGemm) kernels).nmBackwardWeightSampled(w24, dy, x, cols, dwSlots);
+        return dwSlots;
+    }
+
     @Benchmark
     public float[] nm14BackwardWeight() {
         kernels.nmBackwardWeight(w14, dy, x, cols, dwSlots14);

@@ -53,8 +53,11 @@ class NmWeightGradientTest {
         REF.nmBackwardWeight(nm, dy, x, cols, expected);
         for (VectorGemm g : new VectorGemm[] {VEC1, VEC2}) {
             float[] dw = TestData.random(rnd, nm.slots()); // garbage: the output must be overwritten
-            g.nmBackwardWeight(nm, dy, x, cols, dw);
-            GemmKernelsTest.assertClose(expected, dw, g.name() + " nmBackwardWeight");
+            g.nmBackwardWeightSampled(nm, dy, x, cols, dw);
+            GemmKernelsTest.assertClose(expected, dw, g.name() + " nmBackwardWeightSampled");
+            float[] routed = TestData.random(rnd, nm.slots());
+            g.nmBackwardWeight(nm, dy, x, cols, routed);
+            GemmKernelsTest.assertClose(expected, routed, g.name() + " nmBackwardWeight");
             float[] viaDense = TestData.random(rnd, nm.slots());
             g.nmBackwardWeightViaDense(nm, dy, x, cols, viaDense);
             GemmKernelsTest.assertClose(expected, viaDense, g.name() + " nmBackwardWeightViaDense");
@@ -69,7 +72,7 @@ class NmWeightGradientTest {
         int cols = 40;
         NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, rows * k), new float[rows * k], rows, k, 2, 4);
         float[] dw = TestData.random(rnd, nm.slots());
-        VEC2.nmBackwardWeight(nm, TestData.random(rnd, rows * cols), TestData.random(rnd, k * cols), cols, dw);
+        VEC2.nmBackwardWeightSampled(nm, TestData.random(rnd, rows * cols), TestData.random(rnd, k * cols), cols, dw);
         float[] zeros = new float[nm.slots()];
         assertTrue(Arrays.equals(zeros, dw), "an empty 2:4 mask has no kept entries");
     }
@@ -93,7 +96,7 @@ class NmWeightGradientTest {
         float[] expected = new float[nm.slots()];
         REF.nmBackwardWeight(nm, dy, x, cols, expected);
         float[] dw = new float[nm.slots()];
-        VEC2.nmBackwardWeight(nm, dy, x, cols, dw);
+        VEC2.nmBackwardWeightSampled(nm, dy, x, cols, dw);
         for (int i = 0; i < dw.length; i++) {
             assertEquals(expected[i], dw[i], "slot " + i);
         }

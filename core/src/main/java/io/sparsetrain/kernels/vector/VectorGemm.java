@@ -44,6 +44,13 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     static final int CB_W = 16 * L;
     /** Most output rows per weight-gradient task. */
     static final int RB_W = 64;
+    /**
+     * Columns up to which the weight gradient takes the dense route: with one or two column panels
+     * the sampled kernel's fixed cost per 16 entries (the reduction tree, ~15 permutes and 30
+     * blends) is not amortised (measured, loaded machine: 0.7x at 49 columns, 1.0x at 196, 1.4x
+     * at 784 and more).
+     */
+    public static final int DW_SAMPLED_MIN_COLS = 256;
     /** Weight-gradient lane buffer per task (floats): 512 KiB, L2-resident. */
     static final int LB_W = 128 * 1024;
 
@@ -545,15 +552,32 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     }
 
     /**
-     * Weight gradient at the kept positions: the sampled product on packed, L1-resident slabs
-     * ({@link NmWeightGradKernels}). X and dY are packed once into column panels of up to
-     * {@link #dwPanelVectors} vectors (zero-padded, aligned); one task per reduction block of
-     * {@link #dwBlock} K positions runs over all panels and all rows, so each X slab is read
-     * from memory once and dY is streamed per block. Falls back to {@link #nmBackwardWeightViaDense}
-     * when the vector length is neither 16 nor 8 lanes.
+     * Weight gradient at the kept positions: above {@link #DW_SAMPLED_MIN_COLS} columns the
+     * sampled product on packed, L1-resident slabs ({@link #nmBackwardWeightSampled}), otherwise
+     * the dense product followed by a gather ({@link #nmBackwardWeightViaDense}).
+     *
+     * <p>Sampled: dY is packed once into column panels of up to {@link #dwPanelVectors} vectors
+     * (zero-padded, aligned); a task is one reduction block of {@link #dwBlock} K positions x a
+     * chunk of rows; it packs the X slab of each panel into its workspace (each slab once per row
+     * chunk) and runs the micro-kernels of {@link NmWeightGradKernels} over its rows: vector
+     * partial sums in a lane buffer across panels, one reduction tree per 16 entries at the last.
      */
     @Override
     public void nmBackwardWeight(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
+        GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
+        GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
+        if (!NmWeightGradKernels.SUPPORTED || cols <= DW_SAMPLED_MIN_COLS) {
+            nmBackwardWeightViaDense(w, dy, x, cols, dwSlots);
+            return;
+        }
+        nmBackwardWeightSampled(w, dy, x, cols, dwSlots);
+    }
+
+    /**
+     * The sampled weight-gradient kernel whatever the column count (the benchmarks and tests call
+     * it directly; {@link #nmBackwardWeight} uses it above {@link #DW_SAMPLED_MIN_COLS} columns).
+     */
+    public void nmBackwardWeightSampled(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
         GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
         GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
         if (!NmWeightGradKernels.SUPPORTED) {
