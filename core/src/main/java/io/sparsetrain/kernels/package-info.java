@@ -112,7 +112,7 @@
  * a training job and other JVMs; one thread; minimum over 80 interleaved calls in one JVM,
  * sampled / via-dense / dense in turn; benchmarks/results/dw-sampled-loaded-2026-11-21.txt;
  * quiet-machine rerun pending): 64x576x3136 1.49x, 128x1152x784 1.43x, 256x2304x196 1.04x,
- * 512x4608x49 0.64x, 1024^3 1.18-1.47x (noisy). The dense-then-gather route measured 0.7-1.0x in
+ * 512x4608x49 0.64x, 1024^3 1.18-1.39x (two runs, noisy). The dense-then-gather route measured 0.7-1.0x in
  * the same runs; hence the 256-column switch. The dW columns of the table above are the former route.
  * conv2d 3x3, C -> C, batch 32, 1 thread: our dense vs DL4J ConvolutionLayer 10-25x forward,
  * 9-20x backward; 2:4 vs our dense 1.14-1.32x forward, 1.09-1.16x backward (im2col/col2im and
