@@ -4,6 +4,7 @@ import io.sparsetrain.kernels.GemmKernels;
 import io.sparsetrain.kernels.KernelProvider;
 import io.sparsetrain.kernels.KernelThreads;
 import io.sparsetrain.kernels.NmMatrix;
+import io.sparsetrain.kernels.vector.VectorGemm;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -21,7 +22,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Our kernels on ResNet conv-shaped products [rows x K x cols]: dense, 2:4 and 1:4 forward, and
- * the input and weight gradients, on 1 and 2 kernel threads. {@link RatioReport} turns the JSON
+ * the input and weight gradients (2:4 weight gradient also by the former dense-then-gather
+ * route), on 1 and 2 kernel threads. {@link RatioReport} turns the JSON
  * result into dense-equivalent GFLOP/s (2 * rows * K * cols per product) and ratios.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -50,6 +52,7 @@ public class GemmBenchmark {
     private float[] dx;
     private float[] dw;
     private float[] dwSlots;
+    private float[] dwSlots14;
     private NmMatrix w24;
     private NmMatrix w14;
 
@@ -70,8 +73,11 @@ public class GemmBenchmark {
         w24 = NmMatrix.fromDense(w, Shapes.magnitudeMask(w, rows, k, 2, 4), rows, k, 2, 4);
         w14 = NmMatrix.fromDense(w, Shapes.magnitudeMask(w, rows, k, 1, 4), rows, k, 1, 4);
         dwSlots = new float[w24.slots()];
+        dwSlots14 = new float[w14.slots()];
         w24.layout().rowBlockPtr(64); // build the kernel layout outside the measurement (once per mask)
         w14.layout();
+        kernels.nmBackwardWeight(w24, dy, x, cols, dwSlots); // and the weight-gradient layouts
+        kernels.nmBackwardWeight(w14, dy, x, cols, dwSlots14);
     }
 
     @TearDown(Level.Trial)
@@ -119,5 +125,25 @@ public class GemmBenchmark {
     public float[] nm24BackwardWeight() {
         kernels.nmBackwardWeight(w24, dy, x, cols, dwSlots);
         return dwSlots;
+    }
+
+    /** The former route (dense dY * X^T, then a gather of the kept entries), for comparison. */
+    @Benchmark
+    public float[] nm24BackwardWeightViaDense() {
+        ((VectorGemm) kernels).nmBackwardWeightViaDense(w24, dy, x, cols, dwSlots);
+        return dwSlots;
+    }
+
+    /** The sampled kernel whatever the column count (nm24BackwardWeight routes narrow products to the dense route). */
+    @Benchmark
+    public float[] nm24BackwardWeightSampled() {
+        ((VectorGemm) kernels).nmBackwardWeightSampled(w24, dy, x, cols, dwSlots);
+        return dwSlots;
+    }
+
+    @Benchmark
+    public float[] nm14BackwardWeight() {
+        kernels.nmBackwardWeight(w14, dy, x, cols, dwSlots14);
+        return dwSlots14;
     }
 }

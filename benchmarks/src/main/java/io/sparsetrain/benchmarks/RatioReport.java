@@ -190,18 +190,23 @@ public final class RatioReport {
             }
         }
         System.out.println();
-        System.out.println("GRADIENTS  dX = W^T * dY,  dW = dY * X^T (2:4: kept positions only)");
-        System.out.println(String.format("%-15s %2s | %13s %13s %7s | %13s %13s %7s",
-                "rows x K x cols", "T", "dX dense", "dX 2:4", "ratio", "dW dense", "dW 2:4", "ratio"));
+        System.out.println("GRADIENTS  dX = W^T * dY,  dW = dY * X^T (2:4: kept positions only; 'dW 2:4' is the routed default,");
+        System.out.println("           'sampled' the sampled kernel at every width, 'via dense' dense dY * X^T then a gather)");
+        System.out.println(String.format("%-15s %2s | %13s %13s %7s | %13s %13s %7s | %13s %13s %7s %7s",
+                "rows x K x cols", "T", "dX dense", "dX 2:4", "ratio", "dW dense", "dW 2:4", "ratio",
+                "dW sampled", "dW via dense", "sampled", "via"));
         for (String s : shapes(false)) {
             for (int t : threadCounts()) {
                 double dx = gflops("denseBackwardInput", s, t);
                 double dx24 = gflops("nm24BackwardInput", s, t);
                 double dw = gflops("denseBackwardWeight", s, t);
                 double dw24 = gflops("nm24BackwardWeight", s, t);
-                System.out.println(String.format(Locale.ROOT, "%-15s %2d | %s %s %7s | %s %s %7s", s, t,
+                System.out.println(String.format(Locale.ROOT, "%-15s %2d | %s %s %7s | %s %s %7s | %s %s %7s %7s", s, t,
                         cell("denseBackwardInput", s, t), cell("nm24BackwardInput", s, t), ratio(dx24, dx),
-                        cell("denseBackwardWeight", s, t), cell("nm24BackwardWeight", s, t), ratio(dw24, dw)));
+                        cell("denseBackwardWeight", s, t), cell("nm24BackwardWeight", s, t), ratio(dw24, dw),
+                        cell("nm24BackwardWeightSampled", s, t), cell("nm24BackwardWeightViaDense", s, t),
+                        ratio(gflops("nm24BackwardWeightSampled", s, t), dw),
+                        ratio(gflops("nm24BackwardWeightViaDense", s, t), dw)));
                 count(hDx, dx24 / dx, bestGflops("nm24BackwardInput", s, t) / bestGflops("denseBackwardInput", s, t), 1.4);
                 count(hDw, dw24 / dw, bestGflops("nm24BackwardWeight", s, t) / bestGflops("denseBackwardWeight", s, t), 1.4);
             }

@@ -161,6 +161,68 @@ public final class NmLayout {
         return new Lockstep(bptr, idx, val);
     }
 
+    /**
+     * The row CSR re-laid for the sampled weight-gradient kernel: per row and per block of
+     * {@code blockSize} K positions, the kept entries padded to a multiple of {@code group} with
+     * dummy entries (a K position inside the block, slot -1), so that the kernel always takes
+     * {@code group} entries at a time. Cached per (block size, group) with the mask's index arrays
+     * (shared by {@link NmMatrix#withValues}).
+     */
+    public WeightGradLayout weightGradLayout(int blockSize, int group) {
+        return (WeightGradLayout) index.derived.computeIfAbsent("dw" + blockSize + "/" + group,
+                key -> buildWeightGrad(blockSize, group));
+    }
+
+    /**
+     * A padded row CSR: entries of (row r, block b) are [ptr[r * blocks + b], ptr[r * blocks + b + 1]),
+     * a multiple of the group size; {@code idx} the K position of each entry, {@code slot} its slot in
+     * {@link NmMatrix#values()} or -1 for padding. {@code identity}: no padding and slot[e] == e for
+     * every entry (every group keeps exactly N), so results can be written to the slots directly;
+     * {@code maxPerBlock} the most (padded) entries of one (row, block).
+     */
+    public record WeightGradLayout(int blockSize, int blocks, int[] ptr, int[] idx, int[] slot, boolean identity,
+                                   int maxPerBlock) {
+    }
+
+    private WeightGradLayout buildWeightGrad(int bs, int group) {
+        int[] bp = rowBlockPtr(bs);
+        int nb = (k + bs - 1) / bs;
+        int[] ptr = new int[rows * nb + 1];
+        long total = 0;
+        int max = 0;
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < nb; b++) {
+                int have = bp[r * (nb + 1) + b + 1] - bp[r * (nb + 1) + b];
+                int padded = (have + group - 1) / group * group;
+                ptr[r * nb + b] = (int) total;
+                total += padded;
+                max = Math.max(max, padded);
+            }
+        }
+        ptr[rows * nb] = (int) total;
+        int[] idx = new int[(int) total];
+        int[] slot = new int[(int) total];
+        boolean identity = total == (long) index.slot.length;
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < nb; b++) {
+                int src = bp[r * (nb + 1) + b];
+                int have = bp[r * (nb + 1) + b + 1] - src;
+                int e = ptr[r * nb + b];
+                for (int j = 0; j < ptr[r * nb + b + 1] - ptr[r * nb + b]; j++, e++) {
+                    if (j < have) {
+                        idx[e] = index.kIdx[src + j];
+                        slot[e] = index.slot[src + j];
+                    } else {
+                        idx[e] = b * bs; // padding: the block's first position, result dropped
+                        slot[e] = -1;
+                    }
+                    identity &= slot[e] == e;
+                }
+            }
+        }
+        return new WeightGradLayout(bs, nb, ptr, idx, slot, identity, max);
+    }
+
     private static int[] blockPtr(int[] ptr, int[] idx, int nOut, int inner, int bs) {
         int nb = (inner + bs - 1) / bs;
         int[] bp = new int[nOut * (nb + 1)];
@@ -180,7 +242,8 @@ public final class NmLayout {
     }
 
     /** Index arrays of the real slots; immutable once built. */
-    record Index(int[] rowPtr, int[] kIdx, int[] slot, int[] colPtr, int[] tRow, int[] tSlot) {
+    record Index(int[] rowPtr, int[] kIdx, int[] slot, int[] colPtr, int[] tRow, int[] tSlot,
+                 ConcurrentHashMap<String, Object> derived) {
 
         static Index build(NmMatrix w) {
             int rows = w.rows();
@@ -226,7 +289,7 @@ public final class NmLayout {
                     tSlot[p] = slot[x];
                 }
             }
-            return new Index(rowPtr, kIdx, slot, colPtr, tRow, tSlot);
+            return new Index(rowPtr, kIdx, slot, colPtr, tRow, tSlot, new ConcurrentHashMap<>());
         }
     }
 }

@@ -62,10 +62,29 @@
  *       (never moved, region-aligned) at the offset that puts the data on a 64-byte boundary.
  *       Measured: 2:4 forward 95-130 instead of 60-96 dense-equivalent GFLOP/s on one core.</li>
  *   <li><b>Gradients</b>: the input gradient W^T dY uses the same gather kernel on the padded
- *       transposed CSR. The weight gradient is computed dense (dY X^T, our dense kernel) and the
- *       kept entries gathered: the sampled product (one dot product per kept entry,
- *       {@code VectorGemm.nmBackwardWeightSddmm}) measured 0.3-0.8x of dense, because each entry
- *       needs its own lane reduction and X stream.</li>
+ *       transposed CSR. The weight gradient (dW only at the kept positions) is a sampled product
+ *       with the gather kernel's economics ({@code VectorGemm.nmBackwardWeightSampled}, generated
+ *       micro-kernels {@code vector.NmWeightGradKernels} from
+ *       {@code core/src/main/scripts/gen_nm_weight_grad.py}): a task is a reduction block of K
+ *       positions (2:4: 64, so 32 kept entries per row) x a chunk of rows; per column panel (up to
+ *       8 vectors) it packs the X slab of the block into its aligned workspace (L1) and, per row,
+ *       keeps the panel's dY vectors in registers and takes the row's kept entries 16 at a time,
+ *       each with its own vector accumulator: one L1 load of X per FMA, the dY operand shared by
+ *       16 entries. Lanes are not reduced per panel: vector partial sums go to a lane buffer
+ *       (16 floats per entry, L2) and only the last panel reduces them, 16 entries at once, with
+ *       a transpose-reduction tree (15 steps of 2 blends, 1 permute, 1 add) into one vector of 16
+ *       sums. Entry lists are padded to multiples of 16 per (row, block) at layout time
+ *       ({@link io.sparsetrain.kernels.NmLayout#weightGradLayout}). The tree's fixed cost per 16
+ *       entries is only amortised over many columns, so up to
+ *       {@code VectorGemm.DW_SAMPLED_MIN_COLS} = 256 columns the weight gradient keeps the former
+ *       route, the dense product dY X^T followed by a gather ({@code nmBackwardWeightViaDense}).
+ *       Both are wired through {@code GemmKernels.nmBackwardWeight} (conv2d and dense-layer
+ *       backward). Two JDK 17 pitfalls met on the way: a method over 8000 bytes of bytecode is
+ *       never compiled (interpreted: 100x slower), and a helper taking the blend mask and shuffle
+ *       as parameters is not inlined into a large kernel, after which C2 cannot intrinsify them
+ *       (boxed vectors, ~30x slower); the generator writes the tree steps out. The earlier
+ *       per-entry dot product ({@code nmBackwardWeightSddmm}, one {@code reduceLanes} per entry and
+ *       column block) measured 0.3-0.8x of dense.</li>
  *   <li><b>Dense kernel</b>: 8 x 2-vector tile, B packed 128 x 32 per slab (also aligned), A read
  *       with strides so A^T and B^T need no transposed copies.</li>
  *   <li><b>Threads</b>: {@link io.sparsetrain.kernels.KernelThreads}, a fixed pool; work is split
@@ -89,6 +108,12 @@
  * (quiet machine, one thread; two threads and the other baselines in BENCHMARKS.md. ND4J: OpenBLAS
  * 0.3.19 with OPENBLAS_CORETYPE=SkylakeX; INDArray.mmul and the conv2d op were slower.)
  *
+ * Sampled 2:4 weight gradient vs our dense dW, LOADED machine (load average 23-25 on 2 cores from
+ * a training job and other JVMs; one thread; minimum over 80 interleaved calls in one JVM,
+ * sampled / via-dense / dense in turn; benchmarks/results/dw-sampled-loaded-2026-11-21.txt;
+ * quiet-machine rerun pending): 64x576x3136 1.49x, 128x1152x784 1.43x, 256x2304x196 1.04x,
+ * 512x4608x49 0.64x, 1024^3 1.18-1.39x (two runs, noisy). The dense-then-gather route measured 0.7-1.0x in
+ * the same runs; hence the 256-column switch. The dW columns of the table above are the former route.
  * conv2d 3x3, C -> C, batch 32, 1 thread: our dense vs DL4J ConvolutionLayer 10-25x forward,
  * 9-20x backward; 2:4 vs our dense 1.14-1.32x forward, 1.09-1.16x backward (im2col/col2im and
  * the dense-route weight gradient are shared costs).

@@ -44,6 +44,15 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     static final int CB_W = 16 * L;
     /** Most output rows per weight-gradient task. */
     static final int RB_W = 64;
+    /**
+     * Columns up to which the weight gradient takes the dense route: with one or two column panels
+     * the sampled kernel's fixed cost per 16 entries (the reduction tree, ~15 permutes and 30
+     * blends) is not amortised (measured, loaded machine: 0.7x at 49 columns, 1.0x at 196, 1.4x
+     * at 784 and more).
+     */
+    public static final int DW_SAMPLED_MIN_COLS = 256;
+    /** Weight-gradient lane buffer per task (floats): 512 KiB, L2-resident. */
+    static final int LB_W = 128 * 1024;
 
     /** Other per-thread scratch arrays (the dense dW of the weight gradient). */
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
@@ -543,13 +552,159 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     }
 
     /**
-     * Weight gradient at the kept positions. Computed as the dense product dY * X^T followed by a
-     * gather of the kept entries (row by row, in parallel): on this hardware the sampled product ({@link #nmBackwardWeightSddmm})
-     * measured 0.3-0.8x of the dense kernel (one lane reduction per kept entry and column block, and
-     * one X row stream per entry), so the dense route is the faster one.
+     * Weight gradient at the kept positions: above {@link #DW_SAMPLED_MIN_COLS} columns the
+     * sampled product on packed, L1-resident slabs ({@link #nmBackwardWeightSampled}), otherwise
+     * the dense product followed by a gather ({@link #nmBackwardWeightViaDense}).
+     *
+     * <p>Sampled: dY is packed once into column panels of up to {@link #dwPanelVectors} vectors
+     * (zero-padded, aligned); a task is one reduction block of {@link #dwBlock} K positions x a
+     * chunk of rows; it packs the X slab of each panel into its workspace (each slab once per row
+     * chunk) and runs the micro-kernels of {@link NmWeightGradKernels} over its rows: vector
+     * partial sums in a lane buffer across panels, one reduction tree per 16 entries at the last.
      */
     @Override
     public void nmBackwardWeight(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
+        GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
+        GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
+        if (!NmWeightGradKernels.SUPPORTED || cols <= DW_SAMPLED_MIN_COLS) {
+            nmBackwardWeightViaDense(w, dy, x, cols, dwSlots);
+            return;
+        }
+        nmBackwardWeightSampled(w, dy, x, cols, dwSlots);
+    }
+
+    /**
+     * The sampled weight-gradient kernel whatever the column count (the benchmarks and tests call
+     * it directly; {@link #nmBackwardWeight} uses it above {@link #DW_SAMPLED_MIN_COLS} columns).
+     */
+    public void nmBackwardWeightSampled(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
+        GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
+        GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
+        if (!NmWeightGradKernels.SUPPORTED) {
+            nmBackwardWeightViaDense(w, dy, x, cols, dwSlots);
+            return;
+        }
+        int rows = w.rows();
+        int k = w.k();
+        int bs = dwBlock(w.format().n(), w.format().m());
+        int vmax = dwPanelVectors(bs);
+        NmLayout.WeightGradLayout l = w.layout().weightGradLayout(bs, NmWeightGradKernels.G);
+        int nb = l.blocks();
+        int[] ptr = l.ptr();
+        int[] idx = l.idx();
+        int[] slot = l.slot();
+        int vecs = (cols + L - 1) / L;
+        int panels = (vecs + vmax - 1) / vmax;
+        int dyOff = Workspace.ALIGN;
+        float[] dyp = sharedPack(dyOff + rows * vecs * L);
+        KernelThreads t = threads();
+        // dY [rows, cols] packed once into panels (panel p at c0 * rows, rows of pw floats), read
+        // once per reduction block; X is packed slab by slab inside the tasks (each slab once)
+        int yTasks = (rows + KB - 1) / KB;
+        t.parallelFor(panels * yTasks, task -> {
+            int p = task / yTasks;
+            int r0 = (task % yTasks) * KB;
+            int c0 = p * vmax * L;
+            int pw = Math.min(vmax, vecs - p * vmax) * L;
+            packSlab(dy, cols, r0, Math.min(rows, r0 + KB), c0, pw, dyp, dyOff + c0 * rows + r0 * pw);
+        });
+        boolean direct = l.identity();
+        float[] out = direct ? dwSlots : buffer(3, idx.length);
+        if (direct) {
+            Arrays.fill(dwSlots, idx.length, w.slots(), 0f); // slots past the last real entry
+        } else {
+            Arrays.fill(dwSlots, 0, w.slots(), 0f);
+        }
+        // rows per task: the lane buffer (16 floats per entry of the block) stays in L2
+        int lbRow = l.maxPerBlock() * L;
+        int chunk = panels == 1 || lbRow == 0 ? rows : Math.max(1, Math.min(rows, LB_W / lbRow));
+        if (nb < 2 * t.threads() && t.threads() > 1) {
+            chunk = Math.min(chunk, Math.max(16, (rows + 1) / 2));
+        }
+        int rowChunk = chunk;
+        int chunks = (rows + chunk - 1) / chunk;
+        int slabFloats = bs * vmax * L;
+        t.parallelFor(nb * chunks, task -> {
+            int b = task / chunks;
+            int r0 = (task % chunks) * rowChunk;
+            int r1 = Math.min(rows, r0 + rowChunk);
+            Workspace ws = WORKSPACE.get();
+            float[] xp = ws.data;
+            int lbFloats = (r1 - r0) * lbRow;
+            float[] lb = ws.acc(slabFloats, lbFloats);
+            int lbOff = ws.accOffset(slabFloats, lbFloats);
+            int k0 = b * bs;
+            int k1 = Math.min(k, k0 + bs);
+            for (int p = 0; p < panels; p++) {
+                int c0 = p * vmax * L;
+                int v = Math.min(vmax, vecs - p * vmax);
+                packSlab(x, cols, k0, k1, c0, v * L, xp, ws.slab());
+                int xBase = ws.slab() - k0 * v * L;
+                int dyBase = dyOff + c0 * rows;
+                boolean first = p == 0;
+                if (p < panels - 1) {
+                    switch (v) {
+                        case 8 -> NmWeightGradKernels.acc8(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first);
+                        case 7 -> NmWeightGradKernels.acc7(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first);
+                        case 6 -> NmWeightGradKernels.acc6(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first);
+                        case 5 -> NmWeightGradKernels.acc5(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first);
+                        case 4 -> NmWeightGradKernels.acc4(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first);
+                        case 3 -> NmWeightGradKernels.acc3(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first);
+                        case 2 -> NmWeightGradKernels.acc2(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first);
+                        default -> NmWeightGradKernels.acc1(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first);
+                    }
+                } else {
+                    switch (v) {
+                        case 8 -> NmWeightGradKernels.tree8(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first, out);
+                        case 7 -> NmWeightGradKernels.tree7(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first, out);
+                        case 6 -> NmWeightGradKernels.tree6(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first, out);
+                        case 5 -> NmWeightGradKernels.tree5(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first, out);
+                        case 4 -> NmWeightGradKernels.tree4(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first, out);
+                        case 3 -> NmWeightGradKernels.tree3(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first, out);
+                        case 2 -> NmWeightGradKernels.tree2(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first, out);
+                        default -> NmWeightGradKernels.tree1(r0, r1, b, nb, ptr, idx, xp, xBase, dyp, dyBase, lb, lbOff, lbRow, first, out);
+                    }
+                }
+            }
+            if (!direct) {
+                for (int r = r0; r < r1; r++) {
+                    for (int e = ptr[r * nb + b]; e < ptr[r * nb + b + 1]; e++) {
+                        if (slot[e] >= 0) {
+                            dwSlots[slot[e]] = out[e];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * K positions per reduction block of the weight gradient: a full block holds a multiple of 16
+     * kept entries per row (2:4: 32 -> 16 entries) doubled while it stays <= 64 (2:4: 64 -> 32).
+     */
+    static int dwBlock(int n, int m) {
+        int g = NmWeightGradKernels.G;
+        int bs = m * (g / gcd(n, g));
+        while (bs * 2 <= 64) {
+            bs *= 2;
+        }
+        return bs;
+    }
+
+    /** Widest weight-gradient panel (vectors): the bs x pw slab stays <= 32 KiB, at most 8 dY registers. */
+    static int dwPanelVectors(int bs) {
+        return Math.max(1, Math.min(8, 32 * 1024 / (bs * L * Float.BYTES)));
+    }
+
+    private static int gcd(int a, int b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
+
+    /**
+     * The former weight-gradient route, kept for comparison in the benchmarks and as the fallback:
+     * the dense product dY * X^T, then a gather of the kept entries.
+     */
+    public void nmBackwardWeightViaDense(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
         GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
         GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
         int rows = w.rows();
