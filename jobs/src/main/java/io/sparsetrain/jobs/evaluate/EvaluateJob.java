@@ -408,7 +408,7 @@ public final class EvaluateJob {
       }, false);
       long start = System.nanoTime();
       JavaFutureAction<List<EvalCounts>> f = parts.collectAsync();
-      long last = -1;
+      long last = 0;
       List<EvalCounts> results;
       while (true) {
         try {

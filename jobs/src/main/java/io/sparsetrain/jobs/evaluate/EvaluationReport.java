@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
@@ -74,6 +75,9 @@ final class EvaluationReport {
     Path target = new Path(output);
     try {
       FileSystem fs = target.getFileSystem(conf);
+      if (fs instanceof LocalFileSystem local) {
+        fs = local.getRaw(); // no .crc side files in a report directory
+      }
       Path parent = target.getParent();
       String id = UUID.randomUUID().toString();
       Path tmp = new Path(parent, "." + target.getName() + "-tmp-" + id);
