@@ -3,7 +3,9 @@ package io.sparsetrain.jobs.evaluate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparsetrain.jobs.train.model.GraphPrunableModel;
 import io.sparsetrain.nn.MaskedNetwork;
+import io.sparsetrain.nn.convert.SparseConversion;
 import io.sparsetrain.prune.Mask;
 import io.sparsetrain.prune.MaskSet;
 import io.sparsetrain.prune.PrunableLayer;
@@ -11,7 +13,7 @@ import java.util.List;
 import java.util.Random;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -19,19 +21,24 @@ import org.nd4j.linalg.factory.Nd4j;
  * The certificate's bound is a real upper bound on a residual network with both batch normalizations: for every
  * example, masking one layer (and all layers at once) moves the class probabilities by no more than the bound the
  * job computes, and certified examples keep their prediction. Masks are random and remove a given fraction of
- * each layer's weights; the perturbed networks are built independently with {@link MaskedNetwork#applyMasks}.
+ * each layer's weights; the perturbed networks are built independently ({@link MaskedNetwork#applyMasks}, or
+ * {@link GraphPrunableModel#applyTo} for the same network converted to stock DL4J layers).
  */
 class CertificateTest {
 
   @ParameterizedTest
-  @ValueSource(doubles = {0.0, 0.3, 0.7})
-  void boundHoldsForEveryExampleAndCertifiedPredictionsStay(double removed) {
+  @CsvSource({"0.0, false", "0.3, false", "0.7, false", "0.0, true", "0.5, true"})
+  void boundHoldsForEveryExampleAndCertifiedPredictionsStay(double removed, boolean stock) {
     ComputationGraph dense = EvalNets.residualBn(10, 6, 5);
+    if (stock) {
+      dense = SparseConversion.toStock(dense); // DL4J conv / BN / dense layers; the classifier is prunable too
+    }
     ComputationGraph masked = dense.clone();
-    MaskedNetwork net = MaskedNetwork.of(masked);
     MaskSet.Builder b = MaskSet.builder();
     Random r = new Random(17);
-    for (PrunableLayer l : net.prunableLayers()) {
+    List<PrunableLayer> layers = stock ? new GraphPrunableModel(masked).prunableLayers()
+        : MaskedNetwork.of(masked).prunableLayers();
+    for (PrunableLayer l : layers) {
       boolean[] keep = new boolean[l.size()];
       float[] w = l.weights();
       for (int j = 0; j < keep.length; j++) {
@@ -41,13 +48,17 @@ class CertificateTest {
       b.put(l.name(), Mask.fromKeep(l.shape(), keep));
     }
     MaskSet masks = b.build();
-    net.applyMasks(masks);
+    if (stock) {
+      GraphPrunableModel.applyTo(masked, masks);
+    } else {
+      MaskedNetwork.of(masked).applyMasks(masks);
+    }
     LoadedModel model = new LoadedModel("m", new ModelSource(ModelSource.Kind.MODEL, "m", "mem", "mem"), null, null,
         masked, dense, masks, null);
     Certificate.Setup setup = Certificate.prepare(model, "auto");
     Certificate.Plan plan = setup.plan();
     assertEquals("masks", plan.mode());
-    assertEquals(List.of("conv1", "conv2", "fc1"), plan.layers());
+    assertEquals(stock ? List.of("conv1", "conv2", "fc1", "output") : List.of("conv1", "conv2", "fc1"), plan.layers());
     INDArray x = EvalNets.images(64, 10, 23);
     EvalSpec spec = new EvalSpec(6, 5, new double[0], 0, 1);
     boolean[][] certified = new BatchEvaluator(masked, dense, plan, spec).certifiedPerExample(x);

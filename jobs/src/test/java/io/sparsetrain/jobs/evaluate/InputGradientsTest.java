@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -17,9 +18,17 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 class InputGradientsTest {
 
-  @Test
-  void gradientOfTheInferenceNetworkMatchesFiniteDifferences() {
+  @ParameterizedTest
+  @ValueSource(strings = {"sparse", "stock", "frozen-2:4"})
+  void gradientOfTheInferenceNetworkMatchesFiniteDifferences(String kind) {
     ComputationGraph g = EvalNets.residualBn(8, 5, 3);
+    if (kind.equals("stock")) {
+      g = io.sparsetrain.nn.convert.SparseConversion.toStock(g);
+    } else if (kind.equals("frozen-2:4")) {
+      g = Certificate.withNmMasks(g, 2, 4);
+      io.sparsetrain.nn.MaskedNetwork.of(g).freeze();
+      assertEquals(3, io.sparsetrain.nn.MaskedNetwork.of(g).compressedLayers().size(), "compressed kernels");
+    }
     INDArray x = EvalNets.images(6, 8, 11);
     INDArray y = EvalNets.oneHot(new int[] {0, 1, 2, 3, 4, 0}, 5);
     INDArray before = g.params().dup();
