@@ -41,7 +41,10 @@ final class BatchEvaluator {
     int[] labels = Nd4j.argMax(y, 1).toIntVector();
     EvalCounts c = new EvalCounts(spec.classes(), spec.eps().length, plan.layers().size());
     c.examples = n;
-    INDArray probs = evaluated.outputSingle(false, x).dup();
+    // with the certificate on, one inference pass gives both the clean probabilities and the layer inputs
+    Map<String, INDArray> acts = plan.active() ? evaluated.feedForward(new INDArray[] {x}, false, false) : null;
+    INDArray probs = acts != null ? acts.get(evaluated.getConfiguration().getNetworkOutputs().get(0)).dup()
+        : evaluated.outputSingle(false, x).dup();
     int[] pred = Nd4j.argMax(probs, 1).toIntVector();
     float[][] p = probs.toFloatMatrix();
     for (int i = 0; i < n; i++) {
@@ -74,15 +77,15 @@ final class BatchEvaluator {
       }
     }
     if (plan.active()) {
-      certify(x, c);
+      certify(x, acts, c);
     }
     c.seconds = (System.nanoTime() - t0) / 1e9;
     return c;
   }
 
   /** Per-example certificate counts; see {@link Certificate}. */
-  private void certify(INDArray x, EvalCounts c) {
-    boolean[][] perLayer = certifiedPerExample(x);
+  private void certify(INDArray x, Map<String, INDArray> acts, EvalCounts c) {
+    boolean[][] perLayer = certifiedPerExample(x, acts);
     for (int i = 0; i < perLayer.length - 1; i++) {
       for (boolean b : perLayer[i]) {
         c.certifiedPerLayer[i] += b ? 1 : 0;
@@ -98,8 +101,11 @@ final class BatchEvaluator {
    * network's top-1 / top-2 probabilities set the margin.
    */
   boolean[][] certifiedPerExample(INDArray x) {
+    return certifiedPerExample(x, evaluated.feedForward(new INDArray[] {x}, false, false));
+  }
+
+  private boolean[][] certifiedPerExample(INDArray x, Map<String, INDArray> self) {
     int n = (int) x.size(0);
-    Map<String, INDArray> self = evaluated.feedForward(new INDArray[] {x}, false, false);
     Map<String, INDArray> oth = other == null ? self : other.feedForward(new INDArray[] {x}, false, false);
     Map<String, INDArray> ref = plan.otherIsReference() ? oth : self;
     Map<String, INDArray> pert = plan.otherIsReference() ? self : oth;

@@ -16,7 +16,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * densified (a copy with every sparse layer unfrozen: W*M on the dense path), side by side: per batch size a
  * warm-up of each variant, then {@code reps} repetitions that alternate the variants (so drift from other load
  * on the machine hits both alike); each repetition runs enough forward passes to take about
- * {@code repSeconds}. Reports min / median / max images/s over the repetitions. Runs on the driver.
+ * {@code repSeconds} (at least one). The warm-up is at least one second per variant and batch size. Reports min / median / max images/s over the repetitions. Runs on the driver.
  */
 final class SpeedBenchmark {
   private SpeedBenchmark() {}
@@ -64,15 +64,26 @@ final class SpeedBenchmark {
     return out;
   }
 
-  /** Warms up (at least 3 calls and about repSeconds) and returns the calls that take about repSeconds. */
+  /**
+   * Warms up (at least 3 calls and max(1 s, repSeconds); JIT and first-call allocations) and returns the calls
+   * that take about repSeconds, timed on the second half of the warm-up.
+   */
   private static int calibrate(ComputationGraph net, INDArray x, double repSeconds) {
+    double warm = Math.max(1.0, repSeconds);
     long t0 = System.nanoTime();
     int calls = 0;
-    while (calls < 3 || (System.nanoTime() - t0) / 1e9 < repSeconds) {
+    long half = 0;
+    int callsAtHalf = 0;
+    while (calls < 3 || (System.nanoTime() - t0) / 1e9 < warm) {
       net.outputSingle(false, x);
       calls++;
+      if (half == 0 && (System.nanoTime() - t0) / 1e9 >= warm / 2) {
+        half = System.nanoTime();
+        callsAtHalf = calls;
+      }
     }
-    double perCall = (System.nanoTime() - t0) / 1e9 / calls;
+    double perCall = calls > callsAtHalf && half > 0 ? (System.nanoTime() - half) / 1e9 / (calls - callsAtHalf)
+        : (System.nanoTime() - t0) / 1e9 / calls;
     return Math.max(1, (int) Math.round(repSeconds / perCall));
   }
 
