@@ -1,5 +1,6 @@
 package io.sparsetrain.jobs.evaluate;
 
+import io.sparsetrain.sparkconf.SparkProfiles;
 import io.sparsetrain.sparkconf.SparkSessions;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -108,7 +109,8 @@ public final class EvaluateCommand implements Callable<Integer> {
 
   /** The validated options (throws {@link EvaluateException} naming the bad value). */
   EvaluateOptions options() {
-    return new EvaluateOptions(models(spec.commandLine().getParseResult().originalArgs()), data, split, output, maxExamples, EvaluateOptions.parseEps(eps), batchSize,
+    List<ModelSource> models = models(spec.commandLine().getParseResult().originalArgs());
+    return new EvaluateOptions(models, data, split, output, maxExamples, EvaluateOptions.parseEps(eps), batchSize,
         normalization, execution, localThreshold, certificate, certVerify, speedReps, speedRepSeconds,
         speedBatches, sparkProfile);
   }
@@ -116,10 +118,11 @@ public final class EvaluateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     EvaluateOptions o = options(); // throws before any Spark work
-    // the Hadoop settings: spark-submit's (spark.hadoop.*) when under Spark, else the default configuration
+    // the Hadoop settings the driver reads models and writes the report with: an active session's, else
+    // spark-submit's spark.hadoop.* (system properties), else the sparkconf profile's
     SparkSession[] session = new SparkSession[1];
     Configuration hconf = SparkSession.getActiveSession().isDefined()
-        ? SparkSession.getActiveSession().get().sparkContext().hadoopConfiguration() : hadoopConf();
+        ? SparkSession.getActiveSession().get().sparkContext().hadoopConfiguration() : hadoopConf(o.sparkProfile());
     EvaluateJob.run(o, hconf, () -> {
       if (session[0] == null) {
         session[0] = SparkSessions.getOrCreate("sparsetrain-evaluate", o.sparkProfile());
@@ -164,9 +167,12 @@ public final class EvaluateCommand implements Callable<Integer> {
     return out;
   }
 
-  /** spark.hadoop.* system properties (set by spark-submit) on top of Hadoop's defaults. */
-  private static Configuration hadoopConf() {
+  /** Hadoop's defaults, then the profile's spark.hadoop.* (outside spark-submit) or spark-submit's. */
+  private static Configuration hadoopConf(String profile) {
     Configuration c = new Configuration();
+    if (System.getProperty("spark.master") == null) {
+      SparkProfiles.load(profile).hadoopConf().forEach(c::set);
+    }
     for (String k : System.getProperties().stringPropertyNames()) {
       if (k.startsWith("spark.hadoop.")) {
         c.set(k.substring("spark.hadoop.".length()), System.getProperty(k));

@@ -111,7 +111,7 @@ public final class EvaluateJob {
 
     EvaluationResult result = new EvaluationResult();
     result.createdAt = Instant.now().toString();
-    result.data.path = o.data();
+    result.data.path = EvaluateOptions.redact(o.data());
     result.data.split = o.split();
     result.data.splitRows = rows;
     result.data.examples = examples;
@@ -183,22 +183,23 @@ public final class EvaluateJob {
   // ------------------------------------------------------------------ preflight
 
   static Manifest readManifest(EvaluateOptions o, Configuration hconf) {
+    String data = EvaluateOptions.redact(o.data());
     Manifest m;
     try {
       m = Manifest.read(o.data(), hconf);
     } catch (DataPrepException | UncheckedIOException e) {
-      throw new EvaluateException("--data " + o.data() + ": " + e.getMessage(), e);
+      throw new EvaluateException("--data " + data + ": " + e.getMessage(), e);
     }
     Manifest.Split s = m.splits.get(o.split());
     if (s == null) {
-      throw new EvaluateException("--split '" + o.split() + "' is not in --data " + o.data() + " (it has splits "
+      throw new EvaluateException("--split '" + o.split() + "' is not in --data " + data + " (it has splits "
           + m.splits.keySet() + ")");
     }
     if (s.rows == 0 || s.shards.isEmpty()) {
-      throw new EvaluateException("--split '" + o.split() + "' of --data " + o.data() + " is empty (0 rows)");
+      throw new EvaluateException("--split '" + o.split() + "' of --data " + data + " is empty (0 rows)");
     }
     if (!m.image.isFixed()) {
-      throw new EvaluateException("--data " + o.data() + " has images of varying size; prep it with --resize or "
+      throw new EvaluateException("--data " + data + " has images of varying size; prep it with --resize or "
           + "--center-crop");
     }
     return m;

@@ -93,6 +93,11 @@ public record EvaluateOptions(List<ModelSource> models, String data, String spli
     speedBatches = speedBatches.clone();
   }
 
+  /** A path for logs and reports: user info in a URI (s3a://key:secret@bucket) replaced by ***. */
+  public static String redact(String path) {
+    return path == null ? null : path.replaceAll("^([a-zA-Z0-9]+://)[^/@]*@", "$1***@");
+  }
+
   private static void require(String v, String option) {
     if (v == null || v.isBlank()) {
       throw new EvaluateException(option + " is required");
@@ -136,8 +141,9 @@ public record EvaluateOptions(List<ModelSource> models, String data, String spli
     }
     sb.append(String.format(Locale.ROOT, "  data %s split %s output %s%n  max-examples %d batch-size %d "
             + "normalization %s execution %s (local-threshold %d)%n  fgsm-eps %s%n  certificate %s "
-            + "(verify on %d examples)%n  speed: batches %s, %d reps of %.2f s%n  spark-profile %s%n", data, split,
-        output, maxExamples, batchSize, normalization == null ? "(from the run, else unit)" : normalization, execution,
+            + "(verify on %d examples)%n  speed: batches %s, %d reps of %.2f s%n  spark-profile %s%n", redact(data),
+        split, redact(output), maxExamples, batchSize,
+        normalization == null ? "(from the run, else unit)" : normalization, execution,
         localThreshold, Arrays.toString(eps), certificate, certVerifyExamples, Arrays.toString(speedBatches),
         speedReps, speedRepSeconds, sparkProfile));
     return sb.toString();

@@ -47,7 +47,7 @@ public record ModelSource(Kind kind, String label, String path, String masks) {
 
   @Override
   public String toString() {
-    return (kind == Kind.CHECKPOINT ? "--checkpoint " : "--model ") + (label == null ? "" : label + "=") + path
-        + (masks == null ? "" : " --masks " + masks);
+    return (kind == Kind.CHECKPOINT ? "--checkpoint " : "--model ") + (label == null ? "" : label + "=")
+        + EvaluateOptions.redact(path) + (masks == null ? "" : " --masks " + EvaluateOptions.redact(masks));
   }
 }

@@ -16,7 +16,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * densified (a copy with every sparse layer unfrozen: W*M on the dense path), side by side: per batch size a
  * warm-up of each variant, then {@code reps} repetitions that alternate the variants (so drift from other load
  * on the machine hits both alike); each repetition runs enough forward passes to take about
- * {@code repSeconds} (at least one). The warm-up is at least one second per variant and batch size. Reports min / median / max images/s over the repetitions. Runs on the driver.
+ * {@code repSeconds} (at least one). The warm-up is at least one second per variant and batch size. Reports
+ * min / median / max images/s over the repetitions. Runs on the driver.
  */
 final class SpeedBenchmark {
   private SpeedBenchmark() {}
@@ -56,7 +57,8 @@ final class SpeedBenchmark {
       Stats s1 = densified == null ? null : stats(b, calls[1], ips[1]);
       Double speedup = s1 == null ? null : s0.median() / s1.median();
       out.add(new Point(b, s0, s1, speedup));
-      progress.accept(String.format(Locale.ROOT, "speed %s batch %d: as loaded %.1f images/s (median of %d, min %.1f)%s",
+      progress.accept(String.format(Locale.ROOT,
+          "speed %s batch %d: as loaded %.1f images/s (median of %d, min %.1f)%s",
           label, b, s0.median(), reps, s0.min(), s1 == null ? " (no compressed layers: densified is the same network)"
               : String.format(Locale.ROOT, ", densified %.1f images/s (min %.1f), ratio %.2fx", s1.median(), s1.min(),
                   speedup)));

