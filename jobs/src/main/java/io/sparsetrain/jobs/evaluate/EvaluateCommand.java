@@ -101,7 +101,13 @@ public final class EvaluateCommand implements Callable<Integer> {
       paramLabel = "S", order = 17, description = "Duration of one repetition (default: ${DEFAULT-VALUE}).")
   double speedRepSeconds;
 
-  @Option(names = "--spark-profile", defaultValue = "local", paramLabel = "NAME", order = 18,
+  @Option(names = "--speed-warmup-seconds", defaultValue = "" + EvaluateOptions.DEFAULT_SPEED_WARMUP_SECONDS,
+      paramLabel = "S", order = 18, description = "Minimum warm-up per variant and batch size, then until the time "
+          + "per call is stable (the compressed kernels are slow until the JIT has compiled them; default "
+          + "${DEFAULT-VALUE}).")
+  double speedWarmupSeconds;
+
+  @Option(names = "--spark-profile", defaultValue = "local", paramLabel = "NAME", order = 19,
       description = "sparkconf profile when not run under spark-submit (default: ${DEFAULT-VALUE}).")
   String sparkProfile;
 
@@ -112,7 +118,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     List<ModelSource> models = models(spec.commandLine().getParseResult().originalArgs());
     return new EvaluateOptions(models, data, split, output, maxExamples, EvaluateOptions.parseEps(eps), batchSize,
         normalization, execution, localThreshold, certificate, certVerify, speedReps, speedRepSeconds,
-        speedBatches, sparkProfile);
+        speedWarmupSeconds, speedBatches, sparkProfile);
   }
 
   @Override

@@ -528,8 +528,9 @@ public final class EvaluateJob {
       + "residual Add vertices contribute the SUM of their branches' bounds (identity plus block), so for "
       + "residual/BN networks the bound is loose (often by orders of magnitude) and few or no examples are "
       + "certified although predictions rarely change; pooling contributes sqrt(windows per input); biases and BN "
-      + "shifts cancel. Every power-iteration norm is multiplied by 1.001. The bound holds for the exact arithmetic; "
-      + "float rounding in the networks is far below the margins involved.";
+      + "shifts cancel. Every power-iteration norm is multiplied by 1.001. The bound is for exact arithmetic: an "
+      + "example whose margin exceeds the bound by less than float rounding (about 1e-6 in the probabilities) "
+      + "could still flip.";
 
   private static void fill(ModelResult mr, EvalCounts c, EvalSpec spec, Manifest manifest, Certificate.Setup cert) {
     mr.examples = c.examples;
@@ -662,7 +663,7 @@ public final class EvaluateJob {
     }
     if (o.speedReps() > 0) {
       mr.speed.points = SpeedBenchmark.run(m.evaluated(), dense, x, o.speedBatches(), o.speedReps(),
-          o.speedRepSeconds(), progress, tag);
+          o.speedRepSeconds(), o.speedWarmupSeconds(), progress, tag);
     }
   }
 }

@@ -25,12 +25,14 @@ import java.util.Set;
  * @param certVerifyExamples examples on which the certificate is checked empirically (0 = no check)
  * @param speedReps measured repetitions per speed measurement (0 = no speed measurement)
  * @param speedRepSeconds wall time of one repetition, seconds
+ * @param speedWarmupSeconds minimum warm-up per variant and batch size, seconds (then until stable)
  * @param speedBatches batch sizes of the speed measurement
  * @param sparkProfile sparkconf profile when not run under spark-submit
  */
 public record EvaluateOptions(List<ModelSource> models, String data, String split, String output, int maxExamples,
     double[] eps, int batchSize, String normalization, String execution, int localThreshold, String certificate,
-    int certVerifyExamples, int speedReps, double speedRepSeconds, int[] speedBatches, String sparkProfile) {
+    int certVerifyExamples, int speedReps, double speedRepSeconds, double speedWarmupSeconds, int[] speedBatches,
+    String sparkProfile) {
 
   public static final String DEFAULT_EPS = "0,0.05,0.1,0.15,0.2,0.25,0.3";
   public static final int DEFAULT_BATCH_SIZE = 64;
@@ -38,6 +40,7 @@ public record EvaluateOptions(List<ModelSource> models, String data, String spli
   public static final int DEFAULT_CERT_VERIFY = 256;
   public static final int DEFAULT_SPEED_REPS = 5;
   public static final double DEFAULT_SPEED_REP_SECONDS = 0.5;
+  public static final double DEFAULT_SPEED_WARMUP_SECONDS = 10;
 
   public EvaluateOptions {
     if (models == null || models.isEmpty()) {
@@ -79,9 +82,9 @@ public record EvaluateOptions(List<ModelSource> models, String data, String spli
     if (certVerifyExamples < 0) {
       throw new EvaluateException("--cert-verify-examples must be >= 0, got " + certVerifyExamples);
     }
-    if (speedReps < 0 || !(speedRepSeconds > 0)) {
-      throw new EvaluateException("--speed-reps must be >= 0 and --speed-rep-seconds > 0, got " + speedReps + " and "
-          + speedRepSeconds);
+    if (speedReps < 0 || !(speedRepSeconds > 0) || !(speedWarmupSeconds >= 0)) {
+      throw new EvaluateException("--speed-reps must be >= 0, --speed-rep-seconds > 0 and --speed-warmup-seconds >= 0,"
+          + " got " + speedReps + ", " + speedRepSeconds + " and " + speedWarmupSeconds);
     }
     for (int b : speedBatches) {
       if (b < 1) {
@@ -141,11 +144,12 @@ public record EvaluateOptions(List<ModelSource> models, String data, String spli
     }
     sb.append(String.format(Locale.ROOT, "  data %s split %s output %s%n  max-examples %d batch-size %d "
             + "normalization %s execution %s (local-threshold %d)%n  fgsm-eps %s%n  certificate %s "
-            + "(verify on %d examples)%n  speed: batches %s, %d reps of %.2f s%n  spark-profile %s%n", redact(data),
+            + "(verify on %d examples)%n  speed: batches %s, %d reps of %.2f s after >= %.1f s warm-up%n"
+            + "  spark-profile %s%n", redact(data),
         split, redact(output), maxExamples, batchSize,
         normalization == null ? "(from the run, else unit)" : normalization, execution,
         localThreshold, Arrays.toString(eps), certificate, certVerifyExamples, Arrays.toString(speedBatches),
-        speedReps, speedRepSeconds, sparkProfile));
+        speedReps, speedRepSeconds, speedWarmupSeconds, sparkProfile));
     return sb.toString();
   }
 }

@@ -371,8 +371,10 @@ final class EvaluationReport {
   }
 
   private static void speedSection(StringBuilder sb, EvaluationResult r) {
-    sb.append("<p>Forward passes on the driver, in this JVM, on real test images. Per batch size: warm-up, then "
-        + "repetitions that alternate the model as loaded (frozen N:M layers on the compressed kernels) and the "
+    sb.append("<p>Forward passes on the driver, in this JVM, on real test images. Per batch size: a warm-up of "
+        + "each variant for at least --speed-warmup-seconds and then until its time per call is stable (two windows "
+        + "within 10%, at most " + (int) SpeedBenchmark.MAX_WARMUP_SECONDS + " s; the Vector API kernels are slow "
+        + "until the JIT has compiled them, which takes long on a loaded machine), then repetitions that alternate the model as loaded (frozen N:M layers on the compressed kernels) and the "
         + "same model densified (every sparse layer unfrozen: W*M on the dense path). min / median / max images/s "
         + "over the repetitions.</p>\n<table><tr><th>model</th><th>batch</th><th>as loaded min / median / max</th>"
         + "<th>densified min / median / max</th><th>ratio (median)</th><th>top-1 agreement</th></tr>\n");
@@ -394,6 +396,7 @@ final class EvaluationReport {
   }
 
   private static String stats(SpeedBenchmark.Stats s) {
-    return String.format(Locale.ROOT, "%.1f / %.1f / %.1f", s.min(), s.median(), s.max());
+    return String.format(Locale.ROOT, "%.1f / %.1f / %.1f (warm-up %.1f s)", s.min(), s.median(), s.max(),
+        s.warmupSeconds());
   }
 }

@@ -42,7 +42,7 @@ class EvaluateErrorsTest {
 
   static EvaluateOptions options(List<ModelSource> models, String split, Path output) {
     return new EvaluateOptions(models, data.toString(), split, output.toString(), 40, new double[] {0, 0.1}, 32, null,
-        "local", 2000, "auto", 0, 0, 0.1, new int[] {1}, "local");
+        "local", 2000, "auto", 0, 0, 0.1, 0, new int[] {1}, "local");
   }
 
   static EvaluateException fails(List<ModelSource> models, String split) {
@@ -103,7 +103,7 @@ class EvaluateErrorsTest {
     Files.write(empty.resolve("manifest.json"), om.writeValueAsBytes(m));
     EvaluateOptions o = new EvaluateOptions(List.of(model(zip.toString(), null)), empty.toString(), "test",
         dir.resolve("out-empty").toString(), 0, new double[] {0}, 32, null, "local", 10, "auto", 0, 0, 0.1,
-        new int[] {1}, "local");
+        0, new int[] {1}, "local");
     e = assertThrows(EvaluateException.class, () -> EvaluateJob.run(o, new Configuration(), () -> null, l -> { }));
     assertTrue(e.getMessage().contains("is empty") && e.getMessage().contains(empty.toString()), e.getMessage());
   }

@@ -67,7 +67,8 @@ class EvaluateJobTest {
         "--model", "small=" + zip, "--masks", models.resolve("small.bin").toString(),
         "--data", EvalFixtures.dataset().toString(), "--split", "test", "--output", out.toString(),
         "--max-examples", "" + EXAMPLES, "--execution", "local", "--batch-size", "64",
-        "--speed-reps", "2", "--speed-rep-seconds", "0.05", "--cert-verify-examples", "120");
+        "--speed-reps", "2", "--speed-rep-seconds", "0.05", "--speed-warmup-seconds", "0.2",
+        "--cert-verify-examples", "120");
     assertEquals(0, code, "evaluate failed");
     json = new ObjectMapper().readTree(out.resolve(EvaluationReport.JSON).toFile());
     for (JsonNode m : json.get("models")) {
@@ -216,7 +217,7 @@ class EvaluateJobTest {
     EvaluateOptions o = new EvaluateOptions(List.of(ModelSource.parse(ModelSource.Kind.CHECKPOINT,
         "pruned=" + EvalFixtures.trainedRun().resolve("checkpoints"))), EvalFixtures.dataset().toString(), "test",
         out2.toString(), EXAMPLES, EvaluateOptions.parseEps(EvaluateOptions.DEFAULT_EPS), 64, null, "distributed",
-        EvaluateOptions.DEFAULT_LOCAL_THRESHOLD, "auto", 0, 0, 0.1, new int[] {1}, "local");
+        EvaluateOptions.DEFAULT_LOCAL_THRESHOLD, "auto", 0, 0, 0.1, 0, new int[] {1}, "local");
     List<String> lines = new java.util.ArrayList<>();
     EvaluationResult r = EvaluateJob.run(o, EvalFixtures.spark().sparkContext().hadoopConfiguration(),
         EvalFixtures::spark, lines::add);
