@@ -13,11 +13,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Inference images/s of a model as loaded (frozen N:M layers on the compressed kernels) and of the same model
- * densified (a copy with every sparse layer unfrozen: W*M on the dense path), side by side: per batch size a
- * warm-up of each variant, then {@code reps} repetitions that alternate the variants (so drift from other load
- * on the machine hits both alike); each repetition runs enough forward passes to take about
- * {@code repSeconds} (at least one). The warm-up runs until the time per call is stable (see
- * {@link #calibrate}). Reports min / median / max images/s over the repetitions. Runs on the driver.
+ * densified (a copy with every sparse layer unfrozen: W*M on the dense path), side by side: per batch size
+ * {@code reps} repetitions that alternate the variants (so drift from other load on the machine hits both
+ * alike); each repetition runs enough forward passes to take about {@code repSeconds} (at least one). Every batch
+ * size and variant is warmed up (largest batch first) before any is measured, each until its time per call is
+ * stable (see {@link #calibrate}). Reports min / median / max images/s over the repetitions. Runs on the driver.
  */
 final class SpeedBenchmark {
   private SpeedBenchmark() {}
@@ -36,14 +36,27 @@ final class SpeedBenchmark {
   static List<Point> run(ComputationGraph loaded, ComputationGraph densified, INDArray sample, int[] batches, int reps,
       double repSeconds, double minWarmup, Consumer<String> progress, String label) {
     List<Point> out = new ArrayList<>();
+    ComputationGraph[] nets = densified == null ? new ComputationGraph[] {loaded}
+        : new ComputationGraph[] {loaded, densified};
+    // warm up every (batch, variant) first, largest batch first: it gets the kernels compiled soonest, and no
+    // batch size is measured while the JIT is still working on another
+    Integer[] order = Arrays.stream(batches).boxed().sorted(java.util.Comparator.reverseOrder())
+        .toArray(Integer[]::new);
+    java.util.Map<Integer, double[][]> warmups = new java.util.HashMap<>();
+    for (int b : order) {
+      INDArray x = batch(sample, b);
+      double[][] cw = new double[nets.length][];
+      for (int v = 0; v < nets.length; v++) {
+        cw[v] = calibrate(nets[v], x, repSeconds, minWarmup);
+      }
+      warmups.put(b, cw);
+    }
     for (int b : batches) {
       INDArray x = batch(sample, b);
-      ComputationGraph[] nets = densified == null ? new ComputationGraph[] {loaded}
-          : new ComputationGraph[] {loaded, densified};
       int[] calls = new int[nets.length];
       double[] warm = new double[nets.length];
       for (int v = 0; v < nets.length; v++) {
-        double[] c = calibrate(nets[v], x, repSeconds, minWarmup);
+        double[] c = warmups.get(b)[v];
         calls[v] = (int) c[0];
         warm[v] = c[1];
       }
