@@ -1,6 +1,8 @@
 package io.sparsetrain.jobs;
 
 import io.sparsetrain.dataprep.PrepCommand;
+import io.sparsetrain.jobs.evaluate.EvaluateCommand;
+import io.sparsetrain.jobs.sparsify.SparsifyCommand;
 import io.sparsetrain.jobs.train.TrainCommand;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -12,7 +14,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "sparsetrain", mixinStandardHelpOptions = true, version = "sparsetrain 0.1.0",
     description = "Sparse CNN training on Spark: data preparation, training, sparsification, evaluation.",
-    subcommands = {PrepCommand.class, TrainCommand.class, io.sparsetrain.jobs.sparsify.SparsifyCommand.class, SmokeJob.class})
+    subcommands = {PrepCommand.class, TrainCommand.class, EvaluateCommand.class, SparsifyCommand.class,
+        SmokeJob.class})
 public final class Main implements Callable<Integer> {
 
   @Override

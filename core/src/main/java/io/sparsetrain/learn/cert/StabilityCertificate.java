@@ -68,10 +68,22 @@ public final class StabilityCertificate {
 
     /** True if B(x) &lt; (pTop1 - pTop2) / sqrt(2): masking cannot change the prediction on x. */
     public boolean certified(double inputNorm, double pTop1, double pTop2) {
+        return certifies(bound(inputNorm), pTop1, pTop2);
+    }
+
+    /**
+     * The decision rule alone: a perturbation that moves the probability vector by at most {@code bound} (2-norm)
+     * cannot change the top-1 class when bound &lt; (pTop1 - pTop2) / sqrt(2). For bounds computed elsewhere (e.g.
+     * a sum over several masked layers, or the input norm of an inner layer).
+     */
+    public static boolean certifies(double bound, double pTop1, double pTop2) {
         if (!(pTop1 >= pTop2)) {
             throw new IllegalArgumentException("pTop1 must be >= pTop2, got " + pTop1 + " and " + pTop2);
         }
-        return bound(inputNorm) < (pTop1 - pTop2) / Math.sqrt(2);
+        if (!(bound >= 0)) {
+            throw new IllegalArgumentException("bound must be >= 0, got " + bound);
+        }
+        return bound < (pTop1 - pTop2) / Math.sqrt(2);
     }
 
     /** As {@link #certified(double, double, double)}, taking ||x|| and the top two of the dense model's probabilities. */

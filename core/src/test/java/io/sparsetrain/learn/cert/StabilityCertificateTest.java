@@ -127,4 +127,16 @@ class StabilityCertificateTest {
         assertTrue(e.getMessage().contains("maskedLayer"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> c.certified(1, 0.1, 0.2));
     }
+
+    @Test
+    void decisionRuleAlone() {
+        // margin 0.85 / sqrt(2) = 0.6010...
+        assertTrue(StabilityCertificate.certifies(0.6, 0.9, 0.05));
+        assertTrue(!StabilityCertificate.certifies(0.602, 0.9, 0.05));
+        assertTrue(!StabilityCertificate.certifies(0, 0.5, 0.5), "no margin: nothing is certified");
+        StabilityCertificate c = StabilityCertificate.builder(new double[] {2, 3}, 0, 0.5).normSafety(1).build();
+        assertEquals(c.certified(0.3, 0.9, 0.05), StabilityCertificate.certifies(c.bound(0.3), 0.9, 0.05));
+        assertThrows(IllegalArgumentException.class, () -> StabilityCertificate.certifies(-1, 0.9, 0.05));
+        assertThrows(IllegalArgumentException.class, () -> StabilityCertificate.certifies(0.1, 0.1, 0.2));
+    }
 }

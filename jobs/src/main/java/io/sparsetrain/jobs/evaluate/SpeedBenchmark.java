@@ -1,0 +1,149 @@
+package io.sparsetrain.jobs.evaluate;
+
+import io.sparsetrain.nn.MaskedNetwork;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * Inference images/s of a model as loaded (frozen N:M layers on the compressed kernels) and of the same model
+ * densified (a copy with every sparse layer unfrozen: W*M on the dense path), side by side: per batch size
+ * {@code reps} repetitions that alternate the variants (so drift from other load on the machine hits both
+ * alike); each repetition runs enough forward passes to take about {@code repSeconds} (at least one). Every batch
+ * size and variant is warmed up (largest batch first) before any is measured, each until its time per call is
+ * stable (see {@link #calibrate}). Reports min / median / max images/s over the repetitions. Runs on the driver.
+ */
+final class SpeedBenchmark {
+  private SpeedBenchmark() {}
+
+  /** Images/s of one variant at one batch size over the repetitions. */
+  public record Stats(int batch, int reps, int callsPerRep, double warmupSeconds, double min, double median,
+      double max) {}
+
+  /** One batch size: as loaded and densified (null when the model has no compressed layer: the same network). */
+  public record Point(int batch, Stats loaded, Stats densified, Double speedup) {}
+
+  /**
+   * @param densified the densified copy, null when it would be the same network
+   * @param sample real input images; rows are repeated up to the batch size
+   */
+  static List<Point> run(ComputationGraph loaded, ComputationGraph densified, INDArray sample, int[] batches, int reps,
+      double repSeconds, double minWarmup, Consumer<String> progress, String label) {
+    List<Point> out = new ArrayList<>();
+    ComputationGraph[] nets = densified == null ? new ComputationGraph[] {loaded}
+        : new ComputationGraph[] {loaded, densified};
+    // warm up every (batch, variant) first, largest batch first: it gets the kernels compiled soonest, and no
+    // batch size is measured while the JIT is still working on another
+    Integer[] order = Arrays.stream(batches).boxed().sorted(java.util.Comparator.reverseOrder())
+        .toArray(Integer[]::new);
+    java.util.Map<Integer, double[][]> warmups = new java.util.HashMap<>();
+    for (int b : order) {
+      INDArray x = batch(sample, b);
+      double[][] cw = new double[nets.length][];
+      for (int v = 0; v < nets.length; v++) {
+        cw[v] = calibrate(nets[v], x, repSeconds, minWarmup);
+      }
+      warmups.put(b, cw);
+    }
+    for (int b : batches) {
+      INDArray x = batch(sample, b);
+      int[] calls = new int[nets.length];
+      double[] warm = new double[nets.length];
+      for (int v = 0; v < nets.length; v++) {
+        double[] c = warmups.get(b)[v];
+        calls[v] = (int) c[0];
+        warm[v] = c[1];
+      }
+      double[][] ips = new double[nets.length][reps];
+      for (int r = 0; r < reps; r++) {
+        for (int v = 0; v < nets.length; v++) {
+          long t0 = System.nanoTime();
+          for (int c = 0; c < calls[v]; c++) {
+            nets[v].outputSingle(false, x);
+          }
+          ips[v][r] = (double) b * calls[v] / ((System.nanoTime() - t0) / 1e9);
+        }
+      }
+      Stats s0 = stats(b, calls[0], warm[0], ips[0]);
+      Stats s1 = densified == null ? null : stats(b, calls[1], warm[1], ips[1]);
+      Double speedup = s1 == null ? null : s0.median() / s1.median();
+      out.add(new Point(b, s0, s1, speedup));
+      progress.accept(String.format(Locale.ROOT,
+          "speed %s batch %d: as loaded %.1f images/s (median of %d, min %.1f, warm-up %.1f s)%s",
+          label, b, s0.median(), reps, s0.min(), s0.warmupSeconds(),
+          s1 == null ? " (no compressed layers: densified is the same network)"
+              : String.format(Locale.ROOT, ", densified %.1f images/s (min %.1f, warm-up %.1f s), ratio %.2fx",
+                  s1.median(), s1.min(), s1.warmupSeconds(), speedup)));
+    }
+    return out;
+  }
+
+  /** Longest warm-up per variant and batch size, seconds (or twice the minimum, if that is longer). */
+  static final double MAX_WARMUP_SECONDS = 60;
+
+  /**
+   * Warms up for at least {@code minWarmup} seconds and then until the time per call is stable: windows of at
+   * least 3 calls and max(0.25 s, repSeconds / 2), until two consecutive windows agree within 10%, or
+   * max({@value #MAX_WARMUP_SECONDS}, 2 * minWarmup) s. The Vector API kernels are only fast once C2 has compiled
+   * them, which on a loaded machine can take tens of seconds.
+   *
+   * @return {calls per repetition of about repSeconds, warm-up seconds}
+   */
+  private static double[] calibrate(ComputationGraph net, INDArray x, double repSeconds, double minWarmup) {
+    double max = Math.max(MAX_WARMUP_SECONDS, 2 * minWarmup);
+    long t0 = System.nanoTime();
+    double window = Math.max(0.25, repSeconds / 2);
+    double prev = -1;
+    double perCall;
+    while (true) {
+      long w0 = System.nanoTime();
+      int calls = 0;
+      do {
+        net.outputSingle(false, x);
+        calls++;
+      } while (calls < 3 || (System.nanoTime() - w0) / 1e9 < window);
+      perCall = (System.nanoTime() - w0) / 1e9 / calls;
+      double elapsed = (System.nanoTime() - t0) / 1e9;
+      if ((prev > 0 && Math.abs(perCall - prev) <= 0.1 * prev && elapsed >= minWarmup) || elapsed >= max) {
+        return new double[] {Math.max(1, (int) Math.round(repSeconds / perCall)), elapsed};
+      }
+      prev = perCall;
+    }
+  }
+
+  private static Stats stats(int b, int calls, double warmup, double[] v) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    double median = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    return new Stats(b, s.length, calls, warmup, s[0], median, s[s.length - 1]);
+  }
+
+  /** The first b rows of sample, rows repeated when sample has fewer. */
+  static INDArray batch(INDArray sample, int b) {
+    long n = sample.size(0);
+    if (n >= b) {
+      return sample.get(NDArrayIndex.interval(0, b)).dup();
+    }
+    INDArray[] rows = new INDArray[b];
+    for (int i = 0; i < b; i++) {
+      rows[i] = sample.get(NDArrayIndex.interval(i % n, i % n + 1));
+    }
+    return Nd4j.concat(0, rows);
+  }
+
+  /** A copy of {@code g} with every sparse layer unfrozen (dense path, W*M), or null if none is compressed. */
+  static ComputationGraph densified(ComputationGraph g) {
+    if (MaskedNetwork.of(g).compressedLayers().isEmpty()) {
+      return null;
+    }
+    ComputationGraph d = g.clone();
+    MaskedNetwork.of(d).unfreeze();
+    return d;
+  }
+}
