@@ -196,7 +196,7 @@ public final class SparsifyJob {
         SparseLayerConfig c = (SparseLayerConfig) ((org.deeplearning4j.nn.api.Layer) layers.get(l)).conf().getLayer();
         c.setMaskLearning(c.getMaskLearning().withSteBandwidth(h));
       }
-      allocator = calibrateAllocation(indexed, g, objective, extra, progress);
+      allocator = calibrateAllocation(o, indexed, g, objective, extra, progress);
     }
     float[] init;
     if (nm) {
@@ -326,12 +326,11 @@ public final class SparsifyJob {
    * of the network (the plain sum L_rec + L_c cannot when L_rec is large: its gradients were 10-100x L_c's on
    * ResNet-20 at 70%, and the thresholds drifted below the target).
    */
-  private static ThresholdAllocator calibrateAllocation(JavaPairRDD<DataSet, Long> indexed, ComputationGraph g,
-      WorkerObjective objective, Map<String, Object> extra, Consumer<String> progress) {
+  private static ThresholdAllocator calibrateAllocation(SparsifyOptions o, JavaPairRDD<DataSet, Long> indexed,
+      ComputationGraph g, WorkerObjective objective, Map<String, Object> extra, Consumer<String> progress) {
     List<scala.Tuple2<DataSet, Long>> probe = new ArrayList<>(indexed.filter(t -> t._2() < PROBE_BATCHES).collect());
     probe.sort(java.util.Comparator.comparingLong(scala.Tuple2::_2));
-    String forcedInit = System.getProperty("sparsetrain.alloc.init", "best");
-    String forcedScale = System.getProperty("sparsetrain.alloc.controlScale", "auto");
+    String forcedInit = o.allocationStart();
     List<ThresholdAllocator.Init> candidates = forcedInit.equals("best")
         ? List.of(ThresholdAllocator.Init.UNIFORM, ThresholdAllocator.Init.ERK)
         : List.of(ThresholdAllocator.Init.valueOf(forcedInit.toUpperCase(Locale.ROOT)));
@@ -369,26 +368,23 @@ public final class SparsifyJob {
     }
     objective.init = best.config().init();
     double scale;
-    if (forcedScale.equals("auto")) {
-      // weight-weighted median of price_l = RMS(dL_rec/dt_l) / |dL_c/dt_l|
-      double[] c = best.controlLossGradient();
-      int n = c.length;
-      Integer[] order = new Integer[n];
-      double[] price = new double[n];
+    if (o.controlScale() == null) {
+      // weight-weighted median over layers of price_l = RMS(dL_rec/dt_l) / |dL_c/dt_l|, dL_c/dt_l = N_l / N dr_l/dt_l
+      int n = bestRms.length;
       double total = 0;
+      for (PrunableLayer l : best.layers()) {
+        total += l.size();
+      }
+      double[] price = new double[n];
+      Integer[] order = new Integer[n];
       for (int l = 0; l < n; l++) {
         order[l] = l;
-        double cl = best.layers().get(l).size() * best.bridge(l).derivative(best.thresholds()[l]);
-        price[l] = Math.sqrt(bestRms[l]) / Math.max(cl, 1e-12);
-        total += best.layers().get(l).size();
-      }
-      double norm = 0;
-      for (int l = 0; l < n; l++) {
-        norm += best.layers().get(l).size();
+        double c = best.layers().get(l).size() / total * best.bridge(l).derivative(best.thresholds()[l]);
+        price[l] = Math.sqrt(bestRms[l]) / Math.max(c, 1e-12);
       }
       java.util.Arrays.sort(order, java.util.Comparator.comparingDouble(l -> price[l]));
-      double acc = 0;
       scale = price[order[n - 1]];
+      double acc = 0;
       for (int k = 0; k < n; k++) {
         acc += best.layers().get(order[k]).size();
         if (acc >= 0.5 * total) {
@@ -396,9 +392,8 @@ public final class SparsifyJob {
           break;
         }
       }
-      scale *= norm; // price above is per unit of N_l * dr/dt; dL_c/dt_l = N_l / sum N * dr/dt
     } else {
-      scale = Double.parseDouble(forcedScale);
+      scale = o.controlScale();
     }
     objective.controlScale = scale;
     ThresholdAllocator a = objective.allocator(g);

@@ -23,7 +23,8 @@ import org.nd4j.linalg.dataset.DataSet;
  * <ul>
  *   <li>learned-nm: the classifier's cross-entropy with the labels (METHODS.md section 2); the gradient is the
  *       logits' (DL4J's minibatch sum divided by the batch size).</li>
- *   <li>allocation: L = KL(softmax(Y_dense) || softmax(Y_sparse)) + controlWeight * L_c (METHODS.md section 3).
+ *   <li>allocation: L = KL(softmax(Y_dense) || softmax(Y_sparse)) + controlWeight * lambda_0 * L_c (METHODS.md
+ *       section 3; lambda_0 = {@link #controlScale}, calibrated by the driver so that L_c can balance L_rec).
  *       The dense outputs come from the same graph with every threshold at 0 (the mask then keeps every non-zero
  *       weight, i.e. the dense model); the labels are not used. With a softmax / MCXENT classifier, DL4J's
  *       cross-entropy against the soft targets p has the KL gradient q - p; KL = CE - H(p). The threshold
@@ -34,7 +35,6 @@ import org.nd4j.linalg.dataset.DataSet;
  */
 final class WorkerObjective implements Serializable {
   private static final long serialVersionUID = 1L;
-  private static final boolean DEBUG = Boolean.getBoolean("sparsetrain.alloc.debug");
 
   final SparsifyMethod method;
   final double tau0;
@@ -142,16 +142,6 @@ final class WorkerObjective implements Serializable {
       float[] grad = new float[vector.length];
       for (int l = 0; l < grad.length; l++) {
         grad[l] = (float) (rec.gradient()[l] + controlWeight * controlScale * control[l]);
-      }
-      if (DEBUG) {
-        StringBuilder dbg = new StringBuilder(String.format(java.util.Locale.ROOT, "DBG step %d kl %.4f S %.4f",
-            globalStep, rec.kl(), model.allocator.countedGlobalSparsity()));
-        double[] r = model.allocator.countedSparsities();
-        for (int l = 0; l < grad.length; l++) {
-          dbg.append(String.format(java.util.Locale.ROOT, " | %d t=%.3f r=%.3f rec=%.2e c=%.2e", l, vector[l], r[l],
-              rec.gradient()[l], controlWeight * controlScale * control[l]));
-        }
-        System.err.println(dbg);
       }
       return new Step(rec.kl() + controlWeight * controlScale * controlLoss, grad);
     }
