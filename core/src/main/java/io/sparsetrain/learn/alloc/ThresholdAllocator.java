@@ -20,10 +20,22 @@ import java.util.Set;
  *
  * <p>Thresholds are kept in each layer's normalised units (see {@link KernelDensityBridge}: divided by
  * the layer's weight RMS) and clamped to at least {@link #MIN_THRESHOLD} after each step;
- * {@link #weightThresholds()} converts to weight units. They start where every layer's KDE sparsity is
- * r_0 (uniform allocation). The KDE sparsity is an estimate, so the learned thresholds never hit r_0
- * exactly: {@link #exactCorrection()} turns them into masks at the exact global count. The layers'
- * weights are only read. Not thread-safe.
+ * {@link #weightThresholds()} converts to weight units.
+ *
+ * <p><b>Start ({@link Init}):</b> by default at the exact uniform magnitude allocation (every layer's
+ * counted sparsity round(r_0 N_l) / N_l), so learning starts from the uniform baseline, not from the KDE's
+ * estimate of it. With h = 0.5 the KDE is the weight density convolved with N(0, h^2), wider than the
+ * weights: on Gaussian weights its r(t) at the true 70% (90%) threshold is about 0.65 (0.86), and how far
+ * off it is depends on each layer's kurtosis. {@link Init#KDE} keeps the old start (KDE sparsity r_0 in
+ * every layer), {@link Init#ERK} starts at the ERK baseline.
+ *
+ * <p><b>Control loss ({@link Config#countedControl()}):</b> by default L_c's value and sign use the
+ * <i>counted</i> global sparsity of the current thresholds (the mask the reconstruction loss actually sees)
+ * and only its derivative dr_l/dt_l comes from the KDE, the paper's bridge. Since dL_c/dt_l depends on
+ * S only through sign(S - r_0), this steers the real masks to r_0 instead of the KDE's biased estimate of
+ * them. With {@code countedControl(false)} both come from the KDE (the paper's equations, exactly).
+ * Either way the learned thresholds never hit r_0 exactly: {@link #exactCorrection()} turns them into
+ * masks at the exact global count. The layers' weights are only read. Not thread-safe.
  */
 public final class ThresholdAllocator {
     /** Smallest threshold, in normalised units (keeps the exact correction's ratios finite). */
@@ -34,9 +46,21 @@ public final class ThresholdAllocator {
     public static final double DEFAULT_LEARNING_RATE = 0.01;
     public static final long DEFAULT_SEED = 7L;
 
+    /** Where the thresholds start. */
+    public enum Init {
+        /** Counted sparsity round(r_0 N_l) / N_l in every layer: the uniform magnitude baseline. */
+        UNIFORM,
+        /** Counted sparsity of the ERK baseline ({@link ErkAllocation}) in every layer. */
+        ERK,
+        /** KDE sparsity r_0 in every layer (the bridge's estimate of uniform). */
+        KDE
+    }
+
     private final List<PrunableLayer> layers;
     private final Config config;
     private final KernelDensityBridge[] bridges;
+    /** Per layer, |w| / scale sorted ascending: counted sparsities by binary search. */
+    private final float[][] sortedMagnitudes;
     private final double[] thresholds;
     private final long totalWeights;
     private final AdamW adam;
@@ -58,16 +82,29 @@ public final class ThresholdAllocator {
         }
         this.layers = List.copyOf(layers);
         this.bridges = new KernelDensityBridge[layers.size()];
+        this.sortedMagnitudes = new float[layers.size()][];
         this.thresholds = new double[layers.size()];
         long n = 0;
         for (int l = 0; l < bridges.length; l++) {
             PrunableLayer layer = layers.get(l);
             bridges[l] = KernelDensityBridge.fromWeights(layer.weights(), config.samples, config.bandwidth,
                     config.seed + 0x9E3779B97F4A7C15L * (l + 1)); // a distinct seed per layer
-            thresholds[l] = Math.max(MIN_THRESHOLD, bridges[l].thresholdFor(config.targetSparsity));
+            float[] w = layer.weights();
+            float[] a = new float[w.length];
+            for (int i = 0; i < w.length; i++) {
+                a[i] = (float) (Math.abs(w[i]) / bridges[l].scale());
+            }
+            java.util.Arrays.sort(a);
+            sortedMagnitudes[l] = a;
             n += layer.size();
         }
         this.totalWeights = n;
+        SparsityBudget start = config.init == Init.ERK ? ErkAllocation.allocate(this.layers, config.targetSparsity)
+                : config.init == Init.UNIFORM ? UniformAllocation.allocate(this.layers, config.targetSparsity) : null;
+        for (int l = 0; l < bridges.length; l++) {
+            thresholds[l] = Math.max(MIN_THRESHOLD, start == null ? bridges[l].thresholdFor(config.targetSparsity)
+                    : thresholdPruning(l, start.zeros(layers.get(l).name())));
+        }
         this.adam = new AdamW(AdamW.Config.defaults().toBuilder().learningRate(config.learningRate).weightDecay(0)
                 .build(), layers.size());
     }
@@ -132,14 +169,59 @@ public final class ThresholdAllocator {
         return s / totalWeights;
     }
 
-    /** L_c = |S - r_0|. */
+    /** L_c = |S - r_0|, S counted or KDE (see {@link Config#countedControl()}). */
     public double controlLoss() {
-        return Math.abs(kdeGlobalSparsity() - config.targetSparsity);
+        return Math.abs(controlledGlobalSparsity() - config.targetSparsity);
+    }
+
+    /**
+     * A normalised threshold that prunes exactly the {@code zeros} smallest magnitudes of layer l: midway
+     * between the largest pruned and the smallest kept one (ties prune together).
+     */
+    double thresholdPruning(int l, int zeros) {
+        float[] a = sortedMagnitudes[l];
+        if (zeros <= 0) {
+            return a[0] > 0 ? 0.5 * a[0] : MIN_THRESHOLD;
+        }
+        if (zeros >= a.length) {
+            return 2.0 * a[a.length - 1] + 1;
+        }
+        return 0.5 * ((double) a[zeros - 1] + a[zeros]);
+    }
+
+    /** Counted global sparsity of the current thresholds: sum_l #{|w| &lt;= t_l} / sum_l N_l. */
+    public double countedGlobalSparsity() {
+        long z = 0;
+        for (int l = 0; l < thresholds.length; l++) {
+            z += countAtOrBelow(l, thresholds[l]);
+        }
+        return z / (double) totalWeights;
+    }
+
+    /** Weights of layer l with |w| / scale &lt;= t (binary search on the sorted magnitudes). */
+    private int countAtOrBelow(int l, double t) {
+        float[] a = sortedMagnitudes[l];
+        int lo = 0;
+        int hi = a.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (a[mid] <= t) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    /** The global sparsity L_c is measured on: counted, or the KDE's (see {@link Config#countedControl()}). */
+    public double controlledGlobalSparsity() {
+        return config.countedControl ? countedGlobalSparsity() : kdeGlobalSparsity();
     }
 
     /** dL_c/dt_l for every layer (normalised units). */
     public double[] controlLossGradient() {
-        double sign = Math.signum(kdeGlobalSparsity() - config.targetSparsity);
+        double sign = Math.signum(controlledGlobalSparsity() - config.targetSparsity);
         double[] g = new double[thresholds.length];
         for (int l = 0; l < g.length; l++) {
             g[l] = sign * layers.get(l).size() / (double) totalWeights * bridges[l].derivative(thresholds[l]);
@@ -176,10 +258,9 @@ public final class ThresholdAllocator {
 
     /** Counted (not KDE) sparsity per layer at the current thresholds: fraction with |w| &lt;= t_l. */
     public double[] countedSparsities() {
-        double[] wt = weightThresholds();
-        double[] r = new double[wt.length];
+        double[] r = new double[thresholds.length];
         for (int l = 0; l < r.length; l++) {
-            r[l] = ExactCorrection.countAtOrBelow(layers.get(l).weights(), wt[l]) / (double) layers.get(l).size();
+            r[l] = countAtOrBelow(l, thresholds[l]) / (double) layers.get(l).size();
         }
         return r;
     }
@@ -206,6 +287,8 @@ public final class ThresholdAllocator {
         private final long seed;
         private final double learningRate;
         private final double controlWeight;
+        private final Init init;
+        private final boolean countedControl;
 
         private Config(Builder b) {
             this.targetSparsity = b.targetSparsity;
@@ -214,6 +297,8 @@ public final class ThresholdAllocator {
             this.seed = b.seed;
             this.learningRate = b.learningRate;
             this.controlWeight = b.controlWeight;
+            this.init = b.init;
+            this.countedControl = b.countedControl;
         }
 
         /** r_0, fraction of zeros over all given layers. */
@@ -241,11 +326,20 @@ public final class ThresholdAllocator {
             return controlWeight;
         }
 
+        public Init init() {
+            return init;
+        }
+
+        /** Whether L_c's value and sign use the counted (true) or the KDE global sparsity. */
+        public boolean countedControl() {
+            return countedControl;
+        }
+
         @Override
         public String toString() {
             return "ThresholdAllocator.Config{targetSparsity=" + targetSparsity + ", samples=" + samples
                     + ", bandwidth=" + bandwidth + ", seed=" + seed + ", learningRate=" + learningRate
-                    + ", controlWeight=" + controlWeight + "}";
+                    + ", controlWeight=" + controlWeight + ", init=" + init + ", countedControl=" + countedControl + "}";
         }
 
         /** Builder; everything but the target is optional. */
@@ -256,6 +350,8 @@ public final class ThresholdAllocator {
             private long seed = DEFAULT_SEED;
             private double learningRate = DEFAULT_LEARNING_RATE;
             private double controlWeight = DEFAULT_CONTROL_WEIGHT;
+            private Init init = Init.UNIFORM;
+            private boolean countedControl = true;
 
             private Builder(double targetSparsity) {
                 this.targetSparsity = targetSparsity;
@@ -283,6 +379,16 @@ public final class ThresholdAllocator {
 
             public Builder controlWeight(double w) {
                 this.controlWeight = w;
+                return this;
+            }
+
+            public Builder init(Init init) {
+                this.init = Objects.requireNonNull(init, "init");
+                return this;
+            }
+
+            public Builder countedControl(boolean on) {
+                this.countedControl = on;
                 return this;
             }
 

@@ -26,8 +26,32 @@ class ThresholdAllocatorTest {
     }
 
     @Test
-    void startsAtTheTargetInEveryLayer() {
+    void startsAtTheUniformAllocationInEveryLayer() {
         ThresholdAllocator a = new ThresholdAllocator(RESNET, ThresholdAllocator.builder(0.7).build());
+        SparsityBudget uniform = UniformAllocation.allocate(RESNET, 0.7);
+        double[] r = a.countedSparsities();
+        for (int l = 0; l < r.length; l++) {
+            assertEquals(uniform.zeros(RESNET.get(l).name()), Math.round(r[l] * RESNET.get(l).size()), "layer " + l);
+        }
+        assertEquals(0.7, a.countedGlobalSparsity(), 1.0 / totalWeights(RESNET));
+        assertEquals(0, a.controlLoss(), 1.0 / totalWeights(RESNET));
+    }
+
+    @Test
+    void startsAtTheErkAllocationOnRequest() {
+        ThresholdAllocator a = new ThresholdAllocator(RESNET,
+                ThresholdAllocator.builder(0.9).init(ThresholdAllocator.Init.ERK).build());
+        SparsityBudget erk = ErkAllocation.allocate(RESNET, 0.9);
+        double[] r = a.countedSparsities();
+        for (int l = 0; l < r.length; l++) {
+            assertEquals(erk.zeros(RESNET.get(l).name()), Math.round(r[l] * RESNET.get(l).size()), "layer " + l);
+        }
+    }
+
+    @Test
+    void theKdeStartHasTheTargetKdeSparsityInEveryLayer() {
+        ThresholdAllocator a = new ThresholdAllocator(RESNET,
+                ThresholdAllocator.builder(0.7).init(ThresholdAllocator.Init.KDE).countedControl(false).build());
         for (double r : a.kdeSparsities()) {
             assertEquals(0.7, r, 1e-8);
         }
@@ -35,8 +59,21 @@ class ThresholdAllocatorTest {
     }
 
     @Test
+    void theControlLossSeesTheCountedSparsityNotTheKdeEstimate() {
+        // at the exact uniform start the KDE (h = 0.5) underestimates the sparsity by several points
+        ThresholdAllocator counted = new ThresholdAllocator(RESNET, ThresholdAllocator.builder(0.9).build());
+        assertTrue(0.9 - counted.kdeGlobalSparsity() > 0.01, "KDE " + counted.kdeGlobalSparsity());
+        assertEquals(0, counted.controlLoss(), 1e-5);
+        ThresholdAllocator kde = new ThresholdAllocator(RESNET,
+                ThresholdAllocator.builder(0.9).countedControl(false).build());
+        assertTrue(kde.controlLoss() > 0.01);
+        assertTrue(kde.controlLossGradient()[0] < 0, "the KDE loss would prune more than the target");
+    }
+
+    @Test
     void controlLossGradientMatchesFiniteDifferences() {
-        ThresholdAllocator a = new ThresholdAllocator(RESNET.subList(0, 6), ThresholdAllocator.builder(0.5).build());
+        ThresholdAllocator a = new ThresholdAllocator(RESNET.subList(0, 6),
+                ThresholdAllocator.builder(0.5).countedControl(false).build()); // the KDE loss is differentiable
         SplittableRandom r = new SplittableRandom(3);
         for (int trial = 0; trial < 2; trial++) {
             double[] t = new double[6];

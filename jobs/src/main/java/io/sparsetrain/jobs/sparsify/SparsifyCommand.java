@@ -85,6 +85,14 @@ public final class SparsifyCommand implements Callable<Integer> {
   @Option(names = "--control-weight", defaultValue = "1.0", description = "Weight of the control loss (allocation).")
   double controlWeight;
 
+  @Option(names = "--allocation-start", defaultValue = "best",
+      description = "best | uniform | erk | kde: where the thresholds start (allocation; best = lower calibration L_rec).")
+  String allocationStart;
+
+  @Option(names = "--control-scale", defaultValue = "auto",
+      description = "auto | lambda_0 > 0: scale of the control loss (allocation; auto = calibrated).")
+  String controlScale;
+
   @Option(names = "--train-split", defaultValue = "train") String trainSplit;
   @Option(names = "--test-split", defaultValue = "test") String testSplit;
 
@@ -127,10 +135,17 @@ public final class SparsifyCommand implements Callable<Integer> {
     if (!normalization.equals("unit") && !normalization.equals("none")) {
       throw new SparsifyException("--normalization must be unit or none, got " + normalization);
     }
+    Double scale;
+    try {
+      scale = controlScale.equals("auto") ? null : Double.valueOf(controlScale);
+    } catch (NumberFormatException e) {
+      throw new SparsifyException("--control-scale must be auto or a number, got " + controlScale);
+    }
     return SparsifyOptions.builder().model(model).data(data).output(output).method(method).target(target).nm(n, m)
         .masks(masks).calibrationSize(calibrationSize).epochs(epochs).batchSize(batchSize).workers(workers)
         .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
         .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
+        .allocationStart(allocationStart).controlScale(scale)
         .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))
         .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)
         .overwrite(overwrite).build();

@@ -4,6 +4,7 @@ import io.sparsetrain.learn.nm.GumbelNmMask;
 import io.sparsetrain.learn.nm.NmPatterns;
 import io.sparsetrain.learn.nm.TemperatureSchedule;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -54,6 +55,8 @@ public final class SparsifyOptions {
   private final double learningRate;
   private final double weightDecay;
   private final double controlWeight;
+  private final String allocationStart;
+  private final Double controlScale;
   private final String masks;
   private final String trainSplit;
   private final String testSplit;
@@ -86,6 +89,8 @@ public final class SparsifyOptions {
         : b.method == SparsifyMethod.ALLOCATION ? DEFAULT_ALLOCATION_LEARNING_RATE : DEFAULT_NM_LEARNING_RATE;
     weightDecay = b.weightDecay;
     controlWeight = b.controlWeight;
+    allocationStart = b.allocationStart;
+    controlScale = b.controlScale;
     masks = b.masks;
     trainSplit = b.trainSplit;
     testSplit = b.testSplit;
@@ -123,6 +128,10 @@ public final class SparsifyOptions {
   public double learningRate() { return learningRate; }
   public double weightDecay() { return weightDecay; }
   public double controlWeight() { return controlWeight; }
+  /** Allocation start: best (lower calibration L_rec of uniform and erk), uniform, erk or kde. */
+  public String allocationStart() { return allocationStart; }
+  /** Allocation control scale lambda_0; null = calibrated from the reconstruction gradient ("auto"). */
+  public Double controlScale() { return controlScale; }
   /** The mask file of {@code --method apply}, else null. */
   public String masks() { return masks; }
   public String trainSplit() { return trainSplit; }
@@ -170,6 +179,8 @@ public final class SparsifyOptions {
     o.put("learningRate", learningRate);
     o.put("weightDecay", weightDecay);
     o.put("controlWeight", controlWeight);
+    o.put("allocationStart", allocationStart);
+    o.put("controlScale", controlScale == null ? "auto" : controlScale);
     o.put("masks", masks);
     o.put("trainSplit", trainSplit);
     o.put("testSplit", testSplit);
@@ -209,6 +220,8 @@ public final class SparsifyOptions {
     private Double learningRate;
     private double weightDecay = DEFAULT_WEIGHT_DECAY;
     private double controlWeight = 1.0;
+    private String allocationStart = "best";
+    private Double controlScale;
     private String masks;
     private String trainSplit = "train";
     private String testSplit = "test";
@@ -241,6 +254,8 @@ public final class SparsifyOptions {
     public Builder learningRate(Double v) { learningRate = v; return this; }
     public Builder weightDecay(double v) { weightDecay = v; return this; }
     public Builder controlWeight(double v) { controlWeight = v; return this; }
+    public Builder allocationStart(String v) { allocationStart = v; return this; }
+    public Builder controlScale(Double v) { controlScale = v; return this; }
     public Builder masks(String v) { masks = v; return this; }
     public Builder trainSplit(String v) { trainSplit = v; return this; }
     public Builder testSplit(String v) { testSplit = v; return this; }
@@ -302,6 +317,10 @@ public final class SparsifyOptions {
           + weightDecay);
       require(controlWeight >= 0 && !Double.isInfinite(controlWeight), "--control-weight must be finite and >= 0, got "
           + controlWeight);
+      require(List.of("best", "uniform", "erk", "kde").contains(allocationStart),
+          "--allocation-start must be best, uniform, erk or kde, got " + allocationStart);
+      require(controlScale == null || positiveFinite(controlScale), "--control-scale must be auto or finite and > 0, got "
+          + controlScale);
       require(maxTestExamples >= 0, "--max-test-examples must be >= 0 (0 = all), got " + maxTestExamples);
       require(checkpointEveryRounds >= 1, "--checkpoint-every must be >= 1, got " + checkpointEveryRounds);
       return new SparsifyOptions(this);

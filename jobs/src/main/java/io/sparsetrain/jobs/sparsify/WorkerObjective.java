@@ -23,7 +23,8 @@ import org.nd4j.linalg.dataset.DataSet;
  * <ul>
  *   <li>learned-nm: the classifier's cross-entropy with the labels (METHODS.md section 2); the gradient is the
  *       logits' (DL4J's minibatch sum divided by the batch size).</li>
- *   <li>allocation: L = KL(softmax(Y_dense) || softmax(Y_sparse)) + controlWeight * L_c (METHODS.md section 3).
+ *   <li>allocation: L = KL(softmax(Y_dense) || softmax(Y_sparse)) + controlWeight * lambda_0 * L_c (METHODS.md
+ *       section 3; lambda_0 = {@link #controlScale}, calibrated by the driver so that L_c can balance L_rec).
  *       The dense outputs come from the same graph with every threshold at 0 (the mask then keeps every non-zero
  *       weight, i.e. the dense model); the labels are not used. With a softmax / MCXENT classifier, DL4J's
  *       cross-entropy against the soft targets p has the KL gradient q - p; KL = CE - H(p). The threshold
@@ -44,6 +45,13 @@ final class WorkerObjective implements Serializable {
   final double allocationLearningRate;
   final double controlWeight;
   final long seed;
+  /** Where the thresholds start (set by the driver's calibration, see {@code SparsifyJob}). */
+  ThresholdAllocator.Init init = ThresholdAllocator.Init.UNIFORM;
+  /**
+   * The scale lambda_0 of the control loss, L = L_rec + controlWeight * lambda_0 * L_c: the reconstruction
+   * gradient's typical "price" |dL_rec/dt_l| / |dL_c/dt_l| at the start (1 = the paper's plain sum).
+   */
+  double controlScale = 1.0;
 
   WorkerObjective(SparsifyOptions o, long totalSteps) {
     this.method = o.method();
@@ -75,7 +83,7 @@ final class WorkerObjective implements Serializable {
       layers.add(new PrunableLayer(l.layerName(), l.maskShape(), l.weights()));
     }
     return new ThresholdAllocator(layers, ThresholdAllocator.builder(target).learningRate(allocationLearningRate)
-        .controlWeight(controlWeight).build());
+        .controlWeight(controlWeight * controlScale).init(init).build());
   }
 
   /** A worker's copy of the learning graph and, for allocation, its allocator. */
@@ -83,6 +91,8 @@ final class WorkerObjective implements Serializable {
     final ComputationGraph graph;
     final List<MaskLearningLayer> layers;
     final ThresholdAllocator allocator;
+    /** Dense outputs per minibatch content (allocation): they never change, the weights are frozen. */
+    final java.util.Map<Long, INDArray> denseOutputs = new java.util.HashMap<>();
 
     Model(ComputationGraph graph, ThresholdAllocator allocator) {
       this.graph = graph;
@@ -121,24 +131,7 @@ final class WorkerObjective implements Serializable {
     ComputationGraph g = model.graph;
     int b = batch.numExamples();
     if (method == SparsifyMethod.ALLOCATION) {
-      INDArray x = batch.getFeatures();
-      for (MaskLearningLayer l : model.layers) {
-        l.setLearnedParams(new float[] {0f});
-      }
-      INDArray p = g.outputSingle(false, x).castTo(DataType.FLOAT).dup();
-      setVector(model, vector);
-      g.setInputs(x);
-      g.setLabels(p);
-      g.computeGradientAndScore();
-      double ce = g.score();
-      double[] pd = p.castTo(DataType.DOUBLE).data().asDouble();
-      double entropy = 0;
-      for (double v : pd) {
-        if (v > 0) {
-          entropy -= v * Math.log(v);
-        }
-      }
-      double kl = ce - entropy / b;
+      Reconstruction rec = reconstruction(model, vector, batch);
       double[] t = new double[vector.length];
       for (int l = 0; l < t.length; l++) {
         t[l] = vector[l];
@@ -148,10 +141,9 @@ final class WorkerObjective implements Serializable {
       double controlLoss = model.allocator.controlLoss();
       float[] grad = new float[vector.length];
       for (int l = 0; l < grad.length; l++) {
-        double rec = model.layers.get(l).learnedGradient()[0] / b * model.allocator.bridge(l).scale();
-        grad[l] = (float) (rec + controlWeight * control[l]);
+        grad[l] = (float) (rec.gradient()[l] + controlWeight * controlScale * control[l]);
       }
-      return new Step(kl + controlWeight * controlLoss, grad);
+      return new Step(rec.kl() + controlWeight * controlScale * controlLoss, grad);
     }
     double tau = temperature().tau(globalStep);
     for (MaskLearningLayer l : model.layers) {
@@ -167,6 +159,57 @@ final class WorkerObjective implements Serializable {
     }
     return new Step(g.score(), grad);
   }
+
+  /**
+   * L_rec = KL(softmax(Y_dense) || softmax(Y_sparse)) of one minibatch at the (normalised) thresholds
+   * {@code vector}, and dL_rec/dt_l per layer in normalised units (the straight-through gradient times the
+   * layer's weight RMS). The dense outputs (every threshold 0) are cached per minibatch content, so later
+   * epochs cost one forward-backward pass per step instead of two.
+   */
+  Reconstruction reconstruction(Model model, float[] vector, DataSet batch) {
+    ComputationGraph g = model.graph;
+    int b = batch.numExamples();
+    INDArray x = batch.getFeatures();
+    long key = contentKey(x);
+    INDArray p = model.denseOutputs.get(key);
+    if (p == null) {
+      for (MaskLearningLayer l : model.layers) {
+        l.setLearnedParams(new float[] {0f});
+      }
+      p = g.outputSingle(false, x).castTo(DataType.FLOAT).dup();
+      model.denseOutputs.put(key, p);
+    }
+    setVector(model, vector);
+    g.setInputs(x);
+    g.setLabels(p);
+    g.computeGradientAndScore();
+    double ce = g.score();
+    double[] pd = p.castTo(DataType.DOUBLE).data().asDouble();
+    double entropy = 0;
+    for (double v : pd) {
+      if (v > 0) {
+        entropy -= v * Math.log(v);
+      }
+    }
+    double[] grad = new double[vector.length];
+    for (int l = 0; l < grad.length; l++) {
+      grad[l] = model.layers.get(l).learnedGradient()[0] / b * model.allocator.bridge(l).scale();
+    }
+    return new Reconstruction(ce - entropy / b, grad);
+  }
+
+  /** A 64-bit hash of a minibatch's features (the key of the dense-output cache). */
+  private static long contentKey(INDArray x) {
+    float[] f = x.castTo(DataType.FLOAT).dup().data().asFloat();
+    long h = 0x9E3779B97F4A7C15L ^ f.length;
+    for (float v : f) {
+      h = (h ^ Float.floatToIntBits(v)) * 0x100000001B3L;
+      h ^= h >>> 29;
+    }
+    return h;
+  }
+
+  record Reconstruction(double kl, double[] gradient) {}
 
   /** After an optimizer step: thresholds stay above the allocator's minimum. */
   void clamp(float[] vector) {

@@ -154,6 +154,13 @@ class SparsifyJobTest {
       if (method.equals("allocation")) {
         assertTrue(((Map<?, ?>) j.get("baselines")).containsKey("erk"));
         assertEquals(3, ((List<?>) j.get("thresholds")).size(), "learned and corrected thresholds reported");
+        // the start is the baseline with the lower calibration L_rec (no labels), and the control scale is reported
+        @SuppressWarnings("unchecked")
+        Map<String, Object> probe = (Map<String, Object>) j.get("probeReconstructionLoss");
+        String start = (String) j.get("allocationStart");
+        String other = start.equals("erk") ? "uniform" : "erk";
+        assertTrue(((Number) probe.get(start)).doubleValue() <= ((Number) probe.get(other)).doubleValue(), probe + " " + start);
+        assertTrue(((Number) j.get("controlScale")).doubleValue() > 0);
         assertTrue(((Number) j.get("steps")).longValue() > 0);
         assertTrue(lines.stream().anyMatch(s -> s.startsWith("epoch 1/1 step ")), "progress lines");
       }
