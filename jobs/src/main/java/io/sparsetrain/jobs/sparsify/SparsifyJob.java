@@ -103,9 +103,13 @@ public final class SparsifyJob {
         + " sparse layers), data " + o.data() + " (" + manifest.numClasses + " classes)");
     try {
       SparkEvaluation.Accuracy before = SparkEvaluation.top1(jsc, zip(original), test);
-      progress.accept(String.format(Locale.ROOT, "top-1 before: %.4f on %d '%s' images", before.top1(),
-          before.examples(), o.testSplit()));
+      progress.accept(String.format(Locale.ROOT, "top-1 before: %.4f (top-5 %.4f) on %d '%s' images", before.top1(),
+          before.top5(), before.examples(), o.testSplit()));
+      if (o.method() == SparsifyMethod.STR_BN) {
+        return StrBnRun.run(o, original, jsc, test, before, fs, out, hconf, progress, t0);
+      }
       Map<String, Object> extra = new LinkedHashMap<>();
+      long sparsifyStart = System.nanoTime();
       MaskSet masks;
       List<PrunableLayer> prunable = originalNet.prunableLayers();
       switch (o.method()) {
@@ -126,6 +130,8 @@ public final class SparsifyJob {
           break;
       }
       ComputationGraph sparse = applyAndFreeze(original, masks, NmFormat.of(o.n(), o.m()));
+      extra.put("sparsifySeconds", (System.nanoTime() - sparsifyStart) / 1e9
+          + (extra.containsKey("resumedSeconds") ? ((Number) extra.get("resumedSeconds")).doubleValue() : 0));
       SparkEvaluation.Accuracy after = SparkEvaluation.top1(jsc, zip(sparse), test);
       Map<String, Object> baselines = new LinkedHashMap<>();
       if (o.method() == SparsifyMethod.LEARNED_NM) {
@@ -507,6 +513,8 @@ public final class SparsifyJob {
     s.put("weights", held.weightCount());
     s.put("top1Before", before.top1());
     s.put("top1After", after.top1());
+    s.put("top5Before", before.top5());
+    s.put("top5After", after.top5());
     s.put("testExamples", after.examples());
     s.put("baselines", baselines);
     s.put("wallSeconds", wall);
@@ -532,7 +540,7 @@ public final class SparsifyJob {
   }
 
   /** Writes under a temporary sibling name, then renames over the target. */
-  static void write(FileSystem fs, Path p, byte[] bytes) throws IOException {
+  public static void write(FileSystem fs, Path p, byte[] bytes) throws IOException {
     fs.mkdirs(p.getParent());
     Path tmp = new Path(p.getParent(), "_tmp-" + p.getName() + "-" + UUID.randomUUID());
     try (OutputStream os = fs.create(tmp, true)) {
