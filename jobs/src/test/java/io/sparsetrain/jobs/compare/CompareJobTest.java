@@ -30,7 +30,7 @@ class CompareJobTest {
   static CompareOptions.Builder base(Path out) {
     return CompareOptions.builder().model(SparsifyFixtures.model().toString()).data(SparsifyFixtures.dataset().toString())
         .output(out.toString()).targets(List.of(0.7, 0.5))
-        .methods(List.of(SparsifyMethod.UNIFORM, SparsifyMethod.ERK, SparsifyMethod.MAGNITUDE_NM))
+        .methods(List.of(SparsifyMethod.UNIFORM, SparsifyMethod.ERK, SparsifyMethod.MAGNITUDE_NM, SparsifyMethod.STR_BN))
         .sparsify("--workers", 2, b -> b.workers(2)).sparsify("--max-test-examples", 256, b -> b.maxTestExamples(256));
   }
 
@@ -47,11 +47,11 @@ class CompareJobTest {
     CompareJob.Result r = CompareJob.run(SparsifyFixtures.spark(), base(out).build(), lines::add);
     lines.forEach(System.out::println);
 
-    List<String> cells = List.of("uniform-50", "uniform-70", "erk-50", "erk-70", "magnitude-nm-2of4");
+    List<String> cells = List.of("uniform-50", "uniform-70", "erk-50", "erk-70", "magnitude-nm-2of4", "str-bn");
     assertEquals(cells, r.rows().stream().map(CompareJob.Row::cell).toList(), "targets sorted, methods in order");
     Map<String, Object> j = read(out.resolve("compare.json"));
     List<Map<String, Object>> rows = (List<Map<String, Object>>) j.get("rows");
-    assertEquals(5, rows.size());
+    assertEquals(6, rows.size());
     Map<String, Object> dense = (Map<String, Object>) j.get("dense");
     String md = Files.readString(out.resolve("compare.md"));
     for (Map<String, Object> row : rows) {
@@ -59,12 +59,16 @@ class CompareJobTest {
       assertEquals(cell.get("method"), row.get("method"));
       assertEquals(cell.get("top1After"), row.get("top1"), row.get("cell") + " top-1");
       assertEquals(cell.get("top5After"), row.get("top5"), row.get("cell") + " top-5");
-      assertEquals(cell.get("achievedGlobalSparsity"), row.get("sparsity"));
+      assertEquals(cell.get(row.get("method").equals("str-bn") ? "parameterReduction" : "achievedGlobalSparsity"),
+          row.get("sparsity"));
       assertEquals(cell.get("sparsifySeconds"), row.get("sparsifySeconds"));
       assertEquals(cell.get("top1Before"), dense.get("top1"), "dense row = every cell's model before");
       assertEquals(cell.get("top5Before"), dense.get("top5"));
+      assertEquals(cell.get("testExamples"), j.get("testExamples"));
       assertTrue((double) row.get("top5") >= (double) row.get("top1"));
-      if (row.get("targetSparsity") != null) {
+      if (row.get("method").equals("str-bn")) {
+        assertTrue(((String) row.get("detail")).matches("\\d+ of 56 filters removed, MACs -\\d+\\.\\d%"), row.toString());
+      } else if (row.get("targetSparsity") != null) {
         assertEquals((double) row.get("targetSparsity"), (double) row.get("sparsity"), 0.001);
       } else {
         assertEquals("2:4", row.get("nm"));
@@ -76,7 +80,8 @@ class CompareJobTest {
       assertTrue(md.lines().anyMatch(l -> l.startsWith("| " + row.get("method") + " |") && l.contains("| " + top1 + " | "
           + top5 + " |")), row + "\n" + md);
     }
-    assertEquals(256L, ((Number) j.get("testExamples")).longValue());
+    long examples = ((Number) j.get("testExamples")).longValue();
+    assertTrue(examples > 0 && examples <= 256, "--max-test-examples 256 passed to the cells: " + examples);
     assertTrue(md.contains("| dense | 0% |"), md);
     assertTrue(md.contains("## Top-1 by global sparsity") && md.contains("| 50% | 70% |"), md);
     assertTrue(Files.size(out.resolve("accuracy-vs-sparsity.png")) > 1000);
@@ -84,7 +89,7 @@ class CompareJobTest {
     try (Stream<Path> s = Files.walk(out)) {
       assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith("_tmp-")), "no temporaries left");
     }
-    assertTrue(lines.stream().anyMatch(l -> l.startsWith("compare: cell 3/5 erk-50: running")), lines.toString());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("compare: cell 3/6 erk-50: running")), lines.toString());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("[erk-50] top-1 after: ")), "cell progress is passed on");
 
     // a second run into the same directory is refused without --resume
@@ -97,12 +102,12 @@ class CompareJobTest {
     deleteTree(out.resolve("cells/erk-70"));
     List<String> again = new ArrayList<>();
     CompareJob.Result r2 = CompareJob.run(SparsifyFixtures.spark(), base(out).resume(true).build(), again::add);
-    assertEquals(4, again.stream().filter(l -> l.endsWith("finished before, skipped")).count(), again.toString());
-    assertTrue(again.stream().anyMatch(l -> l.startsWith("compare: cell 4/5 erk-70: running")), again.toString());
+    assertEquals(5, again.stream().filter(l -> l.endsWith("finished before, skipped")).count(), again.toString());
+    assertTrue(again.stream().anyMatch(l -> l.startsWith("compare: cell 4/6 erk-70: running")), again.toString());
     assertArrayEquals(uniform50, Files.readAllBytes(out.resolve("cells/uniform-50/sparsify.json")), "not re-run");
     assertEquals(r.rows().stream().map(CompareJob.Row::top1).toList(), r2.rows().stream().map(CompareJob.Row::top1).toList(),
         "magnitude masks are deterministic: the re-run cell gives the same top-1");
-    assertEquals(List.of(false, false, false, true, false), r2.rows().stream().map(x -> !x.skipped()).toList());
+    assertEquals(List.of(false, false, false, true, false, false), r2.rows().stream().map(x -> !x.skipped()).toList());
 
     // resuming with other settings is refused, naming the setting
     e = assertThrows(CompareException.class, () -> CompareJob.run(SparsifyFixtures.spark(), base(out).resume(true)
