@@ -86,7 +86,7 @@ public final class SparsifyCommand implements Callable<Integer> {
   @Option(names = "--control-weight", defaultValue = "1.0", description = "Weight of the control loss (allocation).")
   double controlWeight;
 
-  @Option(names = "--gamma-decay", defaultValue = "0.05",
+  @Option(names = "--gamma-decay", defaultValue = "0.07",
       description = "str-bn: L2 on the batch-norm gammas, what makes filters die (default ${DEFAULT-VALUE}).")
   double gammaDecay;
 

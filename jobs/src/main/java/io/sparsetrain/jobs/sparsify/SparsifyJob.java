@@ -55,8 +55,8 @@ import org.nd4j.linalg.learning.config.Adam;
 
 /**
  * One sparsify run: loads a trained model (converted to sparse layers), computes masks with the chosen method,
- * applies and freezes them on a copy of the model (N:M layers on the compressed kernels), evaluates top-1 on
- * the held-out split before and after, and writes {@value #MODEL}, {@value #MASKS}, {@code sparsify.json} and
+ * applies and freezes them on a copy of the model (N:M layers on the compressed kernels), evaluates top-1 and
+ * top-5 on the held-out split before and after, and writes {@value #MODEL}, {@value #MASKS}, {@code sparsify.json} and
  * the report, each under a temporary name then renamed, {@code sparsify.json} last.
  *
  * <p>The learned methods train on the first {@code --calibration-size} images of the train split (labels for
@@ -64,6 +64,8 @@ import org.nd4j.linalg.learning.config.Adam;
  * workers x steps-per-round minibatches in a seeded order per epoch, a checkpoint of the vector and its optimizer
  * moments every {@code --checkpoint-every} rounds and at each epoch end ({@code --resume} continues it). The
  * prunable layers are all sparse layers (convolutions and hidden dense layers; the classifier stays dense).
+ *
+ * <p>{@code str-bn} removes filters instead of masking weights and trains on the driver: {@link StrBnRun}.
  */
 public final class SparsifyJob {
   public static final String MODEL = "model.zip";

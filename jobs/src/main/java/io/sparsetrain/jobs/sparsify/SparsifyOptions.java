@@ -35,7 +35,7 @@ public final class SparsifyOptions {
   /** STR-BN: Nesterov step on weights, gammas and thresholds (chosen on ResNet-20 / Fashion-MNIST, docs/sparsify.md). */
   public static final double DEFAULT_STRBN_LEARNING_RATE = 0.01;
   /** STR-BN: L2 on the batch-norm gammas, the pressure that kills filters in a short run. */
-  public static final double DEFAULT_GAMMA_DECAY = 0.05;
+  public static final double DEFAULT_GAMMA_DECAY = 0.07;
   /** STR-BN: initial threshold parameter s of every layer (g(s) = sigmoid(s)). */
   public static final double DEFAULT_THRESHOLD_INIT = -2;
   /** STR-BN: L2 on the thresholds s. */
