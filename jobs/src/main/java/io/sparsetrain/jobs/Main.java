@@ -1,6 +1,7 @@
 package io.sparsetrain.jobs;
 
 import io.sparsetrain.dataprep.PrepCommand;
+import io.sparsetrain.jobs.compare.CompareCommand;
 import io.sparsetrain.jobs.evaluate.EvaluateCommand;
 import io.sparsetrain.jobs.sparsify.SparsifyCommand;
 import io.sparsetrain.jobs.train.TrainCommand;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sparsetrain", mixinStandardHelpOptions = true, version = "sparsetrain 0.1.0",
     description = "Sparse CNN training on Spark: data preparation, training, sparsification, evaluation.",
     subcommands = {PrepCommand.class, TrainCommand.class, EvaluateCommand.class, SparsifyCommand.class,
-        SmokeJob.class})
+        CompareCommand.class, SmokeJob.class})
 public final class Main implements Callable<Integer> {
 
   @Override

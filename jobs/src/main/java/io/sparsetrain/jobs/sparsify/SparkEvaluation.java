@@ -11,12 +11,16 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
-/** Top-1 accuracy of a model (as zip bytes) on a split, computed on the executors. */
+/** Top-1 and top-5 accuracy of a model (as zip bytes) on a split, computed on the executors. */
 final class SparkEvaluation {
   private SparkEvaluation() {}
 
-  /** Accuracy in [0, 1] and the number of examples. */
-  record Accuracy(double top1, long examples) {}
+  /**
+   * Accuracies in [0, 1] and the number of examples.
+   *
+   * @param top5 fraction whose label is among the 5 highest outputs (all of them with fewer than 5 classes)
+   */
+  record Accuracy(double top1, double top5, long examples) {}
 
   static Accuracy top1(JavaSparkContext sc, byte[] modelZip, JavaRDD<DataSet> test) {
     Broadcast<byte[]> model = sc.broadcast(modelZip);
@@ -28,26 +32,38 @@ final class SparkEvaluation {
         }
         ComputationGraph g = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(model.value()), false);
         long correct = 0;
+        long correct5 = 0;
         long n = 0;
         while (it.hasNext()) {
           DataSet d = it.next();
-          INDArray pred = g.outputSingle(false, d.getFeatures()).argMax(1);
+          double[][] probs = g.outputSingle(false, d.getFeatures()).toDoubleMatrix();
           INDArray truth = d.getLabels().argMax(1);
           for (int i = 0; i < d.numExamples(); i++) {
-            correct += pred.getLong(i) == truth.getLong(i) ? 1 : 0;
+            int label = (int) truth.getLong(i);
+            double p = probs[i][label];
+            // rank of the label: outputs strictly above it, ties counted against (argmax takes the first)
+            int above = 0;
+            for (int c = 0; c < probs[i].length; c++) {
+              double q = probs[i][c];
+              above += q > p || (q == p && c < label) ? 1 : 0;
+            }
+            correct += above == 0 ? 1 : 0;
+            correct5 += above < 5 ? 1 : 0;
           }
           n += d.numExamples();
         }
-        out.add(new long[] {correct, n});
+        out.add(new long[] {correct, correct5, n});
         return out.iterator();
       }).collect();
       long correct = 0;
+      long correct5 = 0;
       long n = 0;
       for (long[] p : parts) {
         correct += p[0];
-        n += p[1];
+        correct5 += p[1];
+        n += p[2];
       }
-      return new Accuracy(n > 0 ? correct / (double) n : Double.NaN, n);
+      return new Accuracy(n > 0 ? correct / (double) n : Double.NaN, n > 0 ? correct5 / (double) n : Double.NaN, n);
     } finally {
       model.destroy();
     }

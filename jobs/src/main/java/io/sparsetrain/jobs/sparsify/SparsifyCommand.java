@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 @Command(name = "sparsify", mixinStandardHelpOptions = true,
     description = "Sparsifies a trained DL4J model after training: learned N:M masks (learned-nm), learned per-layer "
         + "allocation at an exact global rate (allocation), or the magnitude-nm / uniform / erk baselines; apply "
-        + "re-applies a mask file. Writes the sparse model, the masks, sparsify.json and report.html.")
+        + "re-applies a mask file; str-bn removes whole filters (a smaller dense model). Writes the sparse model, the masks, sparsify.json and report.html.")
 public final class SparsifyCommand implements Callable<Integer> {
 
   @Option(names = "--model", required = true, paramLabel = "PATH",
@@ -27,7 +27,7 @@ public final class SparsifyCommand implements Callable<Integer> {
   String output;
 
   @Option(names = "--method", required = true, paramLabel = "NAME",
-      description = "learned-nm | allocation | magnitude-nm | uniform | erk | apply (str-bn: not in this build).")
+      description = "learned-nm | allocation | magnitude-nm | uniform | erk | apply | str-bn.")
   String method;
 
   @Option(names = "--target", paramLabel = "S", description = "Global sparsity, fraction of zeros in (0, 1) "
@@ -76,7 +76,8 @@ public final class SparsifyCommand implements Callable<Integer> {
       description = "magnitude | glorot initial N:M logits (default ${DEFAULT-VALUE}).")
   String logitInit;
 
-  @Option(names = "--lr", description = "Adam(W) learning rate (default 0.05 for logits, 0.01 for thresholds).")
+  @Option(names = "--lr", description = "Adam(W) learning rate (default 0.05 for logits, 0.01 for thresholds); "
+      + "str-bn: Nesterov learning rate with cosine decay (default 0.01).")
   Double learningRate;
 
   @Option(names = "--weight-decay", defaultValue = "0.01", description = "AdamW decay of the logits (default ${DEFAULT-VALUE}).")
@@ -92,6 +93,22 @@ public final class SparsifyCommand implements Callable<Integer> {
   @Option(names = "--control-scale", defaultValue = "auto",
       description = "auto | lambda_0 > 0: scale of the control loss (allocation; auto = calibrated).")
   String controlScale;
+
+  @Option(names = "--gamma-decay", defaultValue = "0.07",
+      description = "str-bn: L2 on the batch-norm gammas, what makes filters die (default ${DEFAULT-VALUE}).")
+  double gammaDecay;
+
+  @Option(names = "--threshold-init", defaultValue = "-2",
+      description = "str-bn: initial s of the threshold sigmoid(s) (default ${DEFAULT-VALUE}).")
+  double thresholdInit;
+
+  @Option(names = "--threshold-decay", defaultValue = "0.5",
+      description = "str-bn: L2 on the thresholds s (default ${DEFAULT-VALUE}).")
+  double thresholdDecay;
+
+  @Option(names = "--strbn-weight-decay", defaultValue = "3.0517578125e-5",
+      description = "str-bn: L2 on weights, biases and beta (default ${DEFAULT-VALUE}, the STR-BN reference).")
+  double strBnWeightDecay;
 
   @Option(names = "--train-split", defaultValue = "train") String trainSplit;
   @Option(names = "--test-split", defaultValue = "test") String testSplit;
@@ -148,7 +165,8 @@ public final class SparsifyCommand implements Callable<Integer> {
         .allocationStart(allocationStart).controlScale(scale)
         .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))
         .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)
-        .overwrite(overwrite).build();
+        .overwrite(overwrite).gammaDecay(gammaDecay).thresholdInit(thresholdInit).thresholdDecay(thresholdDecay)
+        .strBnWeightDecay(strBnWeightDecay).build();
   }
 
   @Override

@@ -55,8 +55,8 @@ import org.nd4j.linalg.learning.config.Adam;
 
 /**
  * One sparsify run: loads a trained model (converted to sparse layers), computes masks with the chosen method,
- * applies and freezes them on a copy of the model (N:M layers on the compressed kernels), evaluates top-1 on
- * the held-out split before and after, and writes {@value #MODEL}, {@value #MASKS}, {@code sparsify.json} and
+ * applies and freezes them on a copy of the model (N:M layers on the compressed kernels), evaluates top-1 and
+ * top-5 on the held-out split before and after, and writes {@value #MODEL}, {@value #MASKS}, {@code sparsify.json} and
  * the report, each under a temporary name then renamed, {@code sparsify.json} last.
  *
  * <p>The learned methods train on the first {@code --calibration-size} images of the train split (labels for
@@ -64,6 +64,8 @@ import org.nd4j.linalg.learning.config.Adam;
  * workers x steps-per-round minibatches in a seeded order per epoch, a checkpoint of the vector and its optimizer
  * moments every {@code --checkpoint-every} rounds and at each epoch end ({@code --resume} continues it). The
  * prunable layers are all sparse layers (convolutions and hidden dense layers; the classifier stays dense).
+ *
+ * <p>{@code str-bn} removes filters instead of masking weights and trains on the driver: {@link StrBnRun}.
  */
 public final class SparsifyJob {
   public static final String MODEL = "model.zip";
@@ -103,9 +105,13 @@ public final class SparsifyJob {
         + " sparse layers), data " + o.data() + " (" + manifest.numClasses + " classes)");
     try {
       SparkEvaluation.Accuracy before = SparkEvaluation.top1(jsc, zip(original), test);
-      progress.accept(String.format(Locale.ROOT, "top-1 before: %.4f on %d '%s' images", before.top1(),
-          before.examples(), o.testSplit()));
+      progress.accept(String.format(Locale.ROOT, "top-1 before: %.4f (top-5 %.4f) on %d '%s' images", before.top1(),
+          before.top5(), before.examples(), o.testSplit()));
+      if (o.method() == SparsifyMethod.STR_BN) {
+        return StrBnRun.run(o, original, jsc, test, before, fs, out, hconf, progress, t0);
+      }
       Map<String, Object> extra = new LinkedHashMap<>();
+      long sparsifyStart = System.nanoTime();
       MaskSet masks;
       List<PrunableLayer> prunable = originalNet.prunableLayers();
       switch (o.method()) {
@@ -126,6 +132,8 @@ public final class SparsifyJob {
           break;
       }
       ComputationGraph sparse = applyAndFreeze(original, masks, NmFormat.of(o.n(), o.m()));
+      extra.put("sparsifySeconds", (System.nanoTime() - sparsifyStart) / 1e9
+          + (extra.containsKey("resumedSeconds") ? ((Number) extra.get("resumedSeconds")).doubleValue() : 0));
       SparkEvaluation.Accuracy after = SparkEvaluation.top1(jsc, zip(sparse), test);
       Map<String, Object> baselines = new LinkedHashMap<>();
       if (o.method() == SparsifyMethod.LEARNED_NM) {
@@ -595,6 +603,8 @@ public final class SparsifyJob {
     s.put("weights", held.weightCount());
     s.put("top1Before", before.top1());
     s.put("top1After", after.top1());
+    s.put("top5Before", before.top5());
+    s.put("top5After", after.top5());
     s.put("testExamples", after.examples());
     s.put("baselines", baselines);
     s.put("wallSeconds", wall);
@@ -620,7 +630,7 @@ public final class SparsifyJob {
   }
 
   /** Writes under a temporary sibling name, then renames over the target. */
-  static void write(FileSystem fs, Path p, byte[] bytes) throws IOException {
+  public static void write(FileSystem fs, Path p, byte[] bytes) throws IOException {
     fs.mkdirs(p.getParent());
     Path tmp = new Path(p.getParent(), "_tmp-" + p.getName() + "-" + UUID.randomUUID());
     try (OutputStream os = fs.create(tmp, true)) {

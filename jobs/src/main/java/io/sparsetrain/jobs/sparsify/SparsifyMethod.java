@@ -17,7 +17,10 @@ public enum SparsifyMethod {
   ERK("erk", false, false),
   /** Apply a mask file ({@code --masks}) to the model, e.g. learned masks to an updated copy. */
   APPLY("apply", false, false),
-  /** Structured filter pruning through batch norm (METHODS.md section 4): its core API is not wired in yet. */
+  /**
+   * Structured filter pruning through batch norm (METHODS.md section 4): trains STR-BN thresholds on the driver and
+   * writes a smaller dense model ({@link StrBnRun}).
+   */
   STR_BN("str-bn", false, true);
 
   private final String cliName;

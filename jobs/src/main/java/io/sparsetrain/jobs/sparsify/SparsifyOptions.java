@@ -3,6 +3,7 @@ package io.sparsetrain.jobs.sparsify;
 import io.sparsetrain.learn.nm.GumbelNmMask;
 import io.sparsetrain.learn.nm.NmPatterns;
 import io.sparsetrain.learn.nm.TemperatureSchedule;
+import io.sparsetrain.nn.strbn.StrBnOptions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -31,6 +32,17 @@ public final class SparsifyOptions {
   public static final long DEFAULT_SEED = 42L;
   /** Largest allowed |achieved - target| of the allocation's global sparsity: 0.1 percentage point. */
   public static final double ALLOCATION_TOLERANCE = 0.001;
+
+  /** STR-BN: Nesterov step on weights, gammas and thresholds (chosen on ResNet-20 / Fashion-MNIST, docs/sparsify.md). */
+  public static final double DEFAULT_STRBN_LEARNING_RATE = 0.01;
+  /** STR-BN: L2 on the batch-norm gammas, the pressure that kills filters in a short run. */
+  public static final double DEFAULT_GAMMA_DECAY = 0.07;
+  /** STR-BN: initial threshold parameter s of every layer (g(s) = sigmoid(s)). */
+  public static final double DEFAULT_THRESHOLD_INIT = -2;
+  /** STR-BN: L2 on the thresholds s. */
+  public static final double DEFAULT_THRESHOLD_DECAY = 0.5;
+  /** STR-BN: L2 on the other parameters (the STR-BN reference value). */
+  public static final double DEFAULT_STRBN_WEIGHT_DECAY = StrBnOptions.DEFAULT_WEIGHT_DECAY;
 
   /** Temperature annealing of the Gumbel-softmax. */
   public enum Anneal { NONE, LINEAR, EXPONENTIAL }
@@ -66,6 +78,10 @@ public final class SparsifyOptions {
   private final boolean resume;
   private final boolean overwrite;
   private final int checkpointEveryRounds;
+  private final double gammaDecay;
+  private final double thresholdInit;
+  private final double thresholdDecay;
+  private final double strBnWeightDecay;
 
   private SparsifyOptions(Builder b) {
     model = b.model;
@@ -86,7 +102,8 @@ public final class SparsifyOptions {
     straightThrough = b.straightThrough;
     logitInit = b.logitInit;
     learningRate = b.learningRate != null ? b.learningRate
-        : b.method == SparsifyMethod.ALLOCATION ? DEFAULT_ALLOCATION_LEARNING_RATE : DEFAULT_NM_LEARNING_RATE;
+        : b.method == SparsifyMethod.ALLOCATION ? DEFAULT_ALLOCATION_LEARNING_RATE
+        : b.method == SparsifyMethod.STR_BN ? DEFAULT_STRBN_LEARNING_RATE : DEFAULT_NM_LEARNING_RATE;
     weightDecay = b.weightDecay;
     controlWeight = b.controlWeight;
     allocationStart = b.allocationStart;
@@ -100,6 +117,10 @@ public final class SparsifyOptions {
     resume = b.resume;
     overwrite = b.overwrite;
     checkpointEveryRounds = b.checkpointEveryRounds;
+    gammaDecay = b.gammaDecay;
+    thresholdInit = b.thresholdInit;
+    thresholdDecay = b.thresholdDecay;
+    strBnWeightDecay = b.strBnWeightDecay;
   }
 
   public static Builder builder() {
@@ -143,6 +164,20 @@ public final class SparsifyOptions {
   public boolean resume() { return resume; }
   public boolean overwrite() { return overwrite; }
   public int checkpointEveryRounds() { return checkpointEveryRounds; }
+  /** STR-BN: L2 coefficient on the batch-norm gammas. */
+  public double gammaDecay() { return gammaDecay; }
+  /** STR-BN: initial s of every layer's threshold g(s) = sigmoid(s). */
+  public double thresholdInit() { return thresholdInit; }
+  /** STR-BN: L2 coefficient on the thresholds s. */
+  public double thresholdDecay() { return thresholdDecay; }
+  /** STR-BN: L2 coefficient on weights, biases and beta. */
+  public double strBnWeightDecay() { return strBnWeightDecay; }
+
+  /** The core STR-BN settings of this run: Nesterov momentum 0.875, cosine decay of {@link #learningRate()}. */
+  public StrBnOptions strBnOptions() {
+    return StrBnOptions.builder().epochs(epochs).learningRate(learningRate).gammaDecay(gammaDecay)
+        .initialS(thresholdInit).thresholdDecay(thresholdDecay).weightDecay(strBnWeightDecay).build();
+  }
 
   /** The temperature per optimizer step, annealed over {@code totalSteps}. */
   public TemperatureSchedule temperature(long totalSteps) {
@@ -188,6 +223,12 @@ public final class SparsifyOptions {
     o.put("maxTestExamples", maxTestExamples);
     o.put("seed", seed);
     o.put("checkpointEveryRounds", checkpointEveryRounds);
+    if (method == SparsifyMethod.STR_BN) {
+      o.put("gammaDecay", gammaDecay);
+      o.put("thresholdInit", thresholdInit);
+      o.put("thresholdDecay", thresholdDecay);
+      o.put("strBnWeightDecay", strBnWeightDecay);
+    }
     return o;
   }
 
@@ -231,6 +272,10 @@ public final class SparsifyOptions {
     private boolean resume;
     private boolean overwrite;
     private int checkpointEveryRounds = 20;
+    private double gammaDecay = DEFAULT_GAMMA_DECAY;
+    private double thresholdInit = DEFAULT_THRESHOLD_INIT;
+    private double thresholdDecay = DEFAULT_THRESHOLD_DECAY;
+    private double strBnWeightDecay = DEFAULT_STRBN_WEIGHT_DECAY;
 
     private Builder() {}
 
@@ -265,6 +310,10 @@ public final class SparsifyOptions {
     public Builder resume(boolean v) { resume = v; return this; }
     public Builder overwrite(boolean v) { overwrite = v; return this; }
     public Builder checkpointEveryRounds(int v) { checkpointEveryRounds = v; return this; }
+    public Builder gammaDecay(double v) { gammaDecay = v; return this; }
+    public Builder thresholdInit(double v) { thresholdInit = v; return this; }
+    public Builder thresholdDecay(double v) { thresholdDecay = v; return this; }
+    public Builder strBnWeightDecay(double v) { strBnWeightDecay = v; return this; }
 
     private static void require(boolean ok, String message) {
       if (!ok) {
@@ -282,10 +331,6 @@ public final class SparsifyOptions {
       require(output != null && !output.isBlank(), "--output is required");
       require(data != null && !data.isBlank(), "--data is required (a prepared dataset: its test split is evaluated"
           + (method.isLearned() ? ", its train split calibrates)" : ")"));
-      if (method == SparsifyMethod.STR_BN) {
-        throw new SparsifyException("--method str-bn is not available in this build: STR-BN's Spark-free core API "
-            + "(io.sparsetrain.learn.strbn) is not wired into the sparsify job yet; use " + names(false));
-      }
       if (method.needsTarget()) {
         require(target != null, "--method " + method + " needs --target (global fraction of zeros, e.g. 0.7)");
         require(target > 0 && target < 1, "--target must be in (0, 1) (a fraction of zeros, not a percentage), got "
@@ -293,7 +338,8 @@ public final class SparsifyOptions {
       } else if (target != null) {
         throw new SparsifyException("--target does not apply to --method " + method + (method.isNm()
             ? ": an N:M mask's sparsity is 1 - N/M (" + (1 - n / (double) m) + " for " + n + ":" + m + "); set --n/--m"
-            : ": the mask file sets the sparsity"));
+            : method == SparsifyMethod.STR_BN ? ": STR-BN removes the filters whose batch-norm gamma dies; steer it with "
+            + "--gamma-decay, --threshold-init and --threshold-decay" : ": the mask file sets the sparsity"));
       }
       try {
         NmPatterns.of(n, m);
@@ -323,17 +369,13 @@ public final class SparsifyOptions {
           + controlScale);
       require(maxTestExamples >= 0, "--max-test-examples must be >= 0 (0 = all), got " + maxTestExamples);
       require(checkpointEveryRounds >= 1, "--checkpoint-every must be >= 1, got " + checkpointEveryRounds);
+      require(gammaDecay >= 0 && !Double.isInfinite(gammaDecay), "--gamma-decay must be finite and >= 0, got " + gammaDecay);
+      require(Double.isFinite(thresholdInit), "--threshold-init must be finite, got " + thresholdInit);
+      require(thresholdDecay >= 0 && !Double.isInfinite(thresholdDecay), "--threshold-decay must be finite and >= 0, got "
+          + thresholdDecay);
+      require(strBnWeightDecay >= 0 && !Double.isInfinite(strBnWeightDecay),
+          "--strbn-weight-decay must be finite and >= 0, got " + strBnWeightDecay);
       return new SparsifyOptions(this);
-    }
-
-    private static String names(boolean withStrBn) {
-      StringBuilder sb = new StringBuilder();
-      for (SparsifyMethod x : SparsifyMethod.values()) {
-        if (withStrBn || x != SparsifyMethod.STR_BN) {
-          sb.append(sb.length() > 0 ? ", " : "").append(x.cliName());
-        }
-      }
-      return sb.toString();
     }
   }
 }

@@ -43,19 +43,19 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * dataset package, prepared into Parquet shards by the real prep job, and a small stock DL4J CNN (conv / BN /
  * pool / conv / pool / dense / softmax) trained on them in this JVM and saved as a model zip. Created once per JVM.
  */
-final class SparsifyFixtures {
+public final class SparsifyFixtures {
   static final Path FASHION = Path.of("/usr/share/datasets/fashion-mnist");
-  static final int TRAIN = 768;
-  static final int TEST = 400;
+  public static final int TRAIN = 768;
+  public static final int TEST = 400;
   private static Path root;
 
   private SparsifyFixtures() {}
 
-  static SparkSession spark() {
+  public static SparkSession spark() {
     return SharedSparkSession.session();
   }
 
-  static synchronized Path root() {
+  public static synchronized Path root() {
     if (root == null) {
       try {
         Path r = Files.createTempDirectory("sparsetrain-sparsify");
@@ -75,11 +75,11 @@ final class SparsifyFixtures {
     return root;
   }
 
-  static Path dataset() {
+  public static Path dataset() {
     return root().resolve("dataset");
   }
 
-  static Path model() {
+  public static Path model() {
     return root().resolve("model.zip");
   }
 

@@ -208,8 +208,10 @@ class SparsifyJobTest {
     assertTrue(e.getMessage().contains("1 - N/M"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "magnitude-nm").nm(4, 4).build());
     assertTrue(e.getMessage().contains("--n/--m") && e.getMessage().contains("N=4, M=4"), e.getMessage());
-    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").build());
-    assertTrue(e.getMessage().contains("str-bn is not available"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").target(0.5).build());
+    assertTrue(e.getMessage().contains("--target does not apply to --method str-bn"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").gammaDecay(-1).build());
+    assertTrue(e.getMessage().contains("--gamma-decay must be finite and >= 0, got -1.0"), e.getMessage());
 
     e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(),
         base(out, "magnitude-nm").model(tmp.resolve("nope.zip").toString()).build(), s -> { }));
