@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "sparsetrain", mixinStandardHelpOptions = true, version = "sparsetrain 0.1.0",
     description = "Sparse CNN training on Spark: data preparation, training, sparsification, evaluation.",
-    subcommands = {PrepCommand.class, TrainCommand.class, SmokeJob.class})
+    subcommands = {PrepCommand.class, TrainCommand.class, SmokeJob.class, io.sparsetrain.jobs.throughput.ThroughputCommand.class})
 public final class Main implements Callable<Integer> {
 
   @Override
