@@ -81,6 +81,13 @@ class EmbeddedClusterIT {
     assertTrue(lines.contains("output.dir=\"" + out.toRealPath().resolve("train/resnet20-fashion-mnist-combined70")
         + "\""), args.output());
 
+    ClusterScript.Running.Result throughput = cluster.run(RUN, "--print-submit-args", "--job", "throughput");
+    assertEquals(0, throughput.exit(), throughput.output());
+    List<String> t = throughput.output().lines().toList();
+    int tm = t.indexOf("io.sparsetrain.jobs.Main");
+    assertEquals(List.of("throughput", "--config", lines.get(main + 4)), t.subList(tm + 2, tm + 5), throughput.output());
+    assertTrue(t.contains(out.toRealPath().resolve("throughput/throughput.json").toString()), throughput.output());
+
     ClusterScript.Running.Result help = cluster.run(RUN, "--help");
     assertEquals(0, help.exit());
     for (String s : List.of("train (default)", "prep: only prepare Fashion-MNIST", "throughput:",
