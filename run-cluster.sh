@@ -3,8 +3,10 @@
 #
 # With no arguments on a fresh machine: installs what is missing (Debian dataset-fashion-mnist, a JDK 17
 # and Maven if absent), builds, starts the embedded standalone Spark cluster (a master and workers as
-# separate JVMs on 127.0.0.1, run from the Maven-built sparkconf/target/spark-home, no Spark download), submits
-# the pipeline with spark-submit, prints the summary, and stops the cluster, even on failure.
+# separate JVMs on 127.0.0.1, run from the Maven-built sparkconf/target/spark-home, no Spark download),
+# prepares Fashion-MNIST as Parquet shards (once), submits the train job (ResNet-20, gradual combined pruning
+# to 70% global sparsity) with spark-submit, prints a summary read from the job's metrics.json, and stops the
+# cluster, even on failure.
 # Every Spark setting comes from the sparkconf module's profiles (sparkconf.conf / jvm.properties).
 set -euo pipefail
 
@@ -17,7 +19,7 @@ CONF_JAR="$ROOT/sparkconf/target/sparkconf-$VERSION-cli.jar"
 FASHION_DIR="/usr/share/datasets/fashion-mnist"
 
 MASTER_URL=""          # empty: embedded cluster
-JOB="pipeline"
+JOB="train"
 RECIPE="$ROOT/jobs/src/main/resources/recipes/resnet20-fashion-mnist-combined70.conf"
 PRINT_SUBMIT=0
 OUT="$ROOT/out"
@@ -33,26 +35,40 @@ Usage: ./run-cluster.sh [options] [-- extra job arguments]
 
 Runs the sparsetrain main job. Without --master it starts the embedded standalone cluster
 (master + workers as separate JVMs on 127.0.0.1), submits the job, and stops the cluster at the end,
-even on failure.
+even on failure. Without options: prepares Fashion-MNIST (unless DIR/fashion-mnist is already prepared),
+trains ResNet-20 with gradual combined pruning to 70% global sparsity (20 epochs: hours on 2 cores), and
+prints final top-1/top-5, global sparsity vs target, images/s, elapsed time and the report's path.
 
 Options:
   --master URL          Submit to an existing cluster instead: spark://host:port (profile standalone),
                         yarn (profile yarn) or k8s://https://host:port (profile kubernetes).
-  --job NAME            pipeline (default): prepare Fashion-MNIST as Parquet shards and print the manifest
-                        summary.  train: train with --recipe on the prepared Fashion-MNIST (prepares it
-                        first if missing).  smoke: a checked sum over all executors (proves the cluster works).
+  --job NAME            train (default): train with --recipe on the prepared Fashion-MNIST (prepares it
+                        first if DIR/fashion-mnist has no manifest.json) and print the summary.
+                        prep: only prepare Fashion-MNIST as Parquet shards and print the manifest summary.
+                        throughput: training images/s of the --recipe model in one Spark application,
+                        1 vs 2 workers and dense vs frozen sparse (2:4 compressed, 70% combined); prints a
+                        table and writes DIR/throughput/throughput.json.
+                        smoke: a checked sum over all executors (proves the cluster works).
   --recipe FILE         The train job's HOCON configuration (default: the ResNet-20 70% combined recipe,
                         jobs/src/main/resources/recipes/resnet20-fashion-mnist-combined70.conf).
   --print-submit-args   Print the spark-submit arguments of the job (one per line) and exit.
-  --out DIR             Where outputs go (default ./out). Dataset: DIR/fashion-mnist, cluster logs: DIR/cluster.
+  --out DIR             Where outputs go (default ./out). Dataset: DIR/fashion-mnist, training run:
+                        DIR/train/<recipe file name>, cluster logs: DIR/cluster.
   --workers N           Embedded cluster: number of worker JVMs (default from the embedded-cluster profile).
-  --sparkconf-file F    A HOCON file overriding sparkconf's profiles (see sparkconf/src/main/resources).
+  --sparkconf-file F    A HOCON file overriding sparkconf's profiles (see sparkconf/src/main/resources),
+                        e.g. other ports and memory for a second embedded cluster.
   --skip-build          Use the jars already built (jobs/target, sparkconf/target).
   --skip-install        Do not apt-get install missing packages.
   -h, --help            This help.
 
 Cluster-only commands (embedded cluster): ./run-cluster.sh start | stop | status
-Everything after -- is passed to the job (e.g. -- --shards 16 --seed 7).
+(with the same --out). While a cluster started with 'start' runs, jobs run with the same --out and
+--sparkconf-file are submitted to it, and it stays up.
+Everything after -- is passed to the job. A short training run (its pruning era must end before the last epoch):
+  ./run-cluster.sh -- --set epochs=3 --set schedule.start-epoch=1 --set schedule.length-epochs=1 \
+      --set data.max-train-examples=2048 --set data.max-test-examples=1024
+Continue an interrupted run from its last checkpoint (a finished run's output dir is refused without it):
+  ./run-cluster.sh -- --resume
 EOF
 }
 
@@ -77,8 +93,8 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; die "unknown option '$1'" ;;
   esac
 done
-case "$JOB" in pipeline|train|smoke) ;; *) die "--job must be pipeline, train or smoke, got '$JOB'" ;; esac
-if [[ "$JOB" == train ]]; then
+case "$JOB" in train|prep|throughput|smoke) ;; *) die "--job must be train, prep, throughput or smoke, got '$JOB'" ;; esac
+if [[ "$JOB" == train || "$JOB" == throughput ]]; then
   [[ -f "$RECIPE" ]] || die "--recipe not found: $RECIPE"
   RECIPE="$(cd "$(dirname "$RECIPE")" && pwd)/$(basename "$RECIPE")"
 fi
@@ -157,6 +173,11 @@ cluster_java() {  # cluster_java LOGNAME MAINCLASS ARGS...  (in the background, 
   echo $! >"$CLUSTER_DIR/pids/$name.pid"
 }
 
+cluster_running() {  # the embedded cluster of this --out is up (its master's recorded pid is alive)
+  [[ -f "$CLUSTER_DIR/pids/master.pid" && -f "$CLUSTER_DIR/master-url" ]] \
+    && kill -0 "$(cat "$CLUSTER_DIR/pids/master.pid")" 2>/dev/null
+}
+
 registered_workers() { grep -c "Registering worker" "$CLUSTER_DIR/logs/master.log" 2>/dev/null || true; }
 
 start_cluster() {
@@ -173,7 +194,7 @@ start_cluster() {
   if port_open "$HOST" "$MASTER_PORT"; then
     die "port $HOST:$MASTER_PORT is already in use (another cluster? ./run-cluster.sh stop)"
   fi
-  rm -rf "$CLUSTER_DIR/logs" "$CLUSTER_DIR/pids"
+  rm -rf "$CLUSTER_DIR/logs" "$CLUSTER_DIR/pids" "$CLUSTER_DIR/master-url"
   log "starting master on spark://$HOST:$MASTER_PORT (web UI :$webui)"
   cluster_java master org.apache.spark.deploy.master.Master \
     --host "$HOST" --port "$MASTER_PORT" --webui-port "$webui"
@@ -187,12 +208,18 @@ start_cluster() {
   done
   workers_up() { [[ "$(registered_workers)" -ge "$n" ]]; }
   wait_for 90 "$n worker(s) to register with the master" workers_up
+  echo "spark://$HOST:$MASTER_PORT" >"$CLUSTER_DIR/master-url"
   log "cluster up: master + $n worker JVM(s) ($cores core(s), $mem each); logs in $CLUSTER_DIR/logs"
 }
 
 stop_cluster() {
   [[ -d "$CLUSTER_DIR/pids" ]] || return 0
-  local f pid
+  local f pid executors=()
+  # executors are child processes of this cluster's workers (their command line does not name the cluster)
+  for f in "$CLUSTER_DIR"/pids/worker-*.pid; do
+    [[ -f "$f" ]] || continue
+    mapfile -t -O "${#executors[@]}" executors < <(ps -o pid= --ppid "$(cat "$f")" 2>/dev/null || true)
+  done
   for f in "$CLUSTER_DIR"/pids/worker-*.pid "$CLUSTER_DIR"/pids/master.pid; do
     [[ -f "$f" ]] || continue
     pid="$(cat "$f")"
@@ -203,8 +230,12 @@ stop_cluster() {
     fi
     rm -f "$f"
   done
-  # executors are children of the workers; make sure none outlives them
-  pkill -f "org.apache.spark.executor.CoarseGrainedExecutorBackend.*$CLUSTER_DIR" 2>/dev/null || true
+  rm -f "$CLUSTER_DIR/master-url"
+  # a worker stops its executors on SIGTERM; one that outlived it is killed by its recorded pid
+  for pid in "${executors[@]}"; do
+    pid="${pid// /}"
+    [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null || true
+  done
   log "cluster stopped"
 }
 
@@ -242,21 +273,61 @@ submit() {  # submit NAME JOB-ARGS...
 PREP_ARGS=(prep --preset fashion-mnist --format idx --input "$FASHION_DIR"
   --output "$OUT/fashion-mnist" --shards 8 --seed 42 --overwrite)
 SMOKE_ARGS=(smoke --expect-executors "${WORKERS:-2}")
-TRAIN_ARGS=(train --config "$RECIPE" --set "data.path=\"$OUT/fashion-mnist\""
-  --set "output.dir=\"$OUT/train/$(basename "$RECIPE" .conf)\"")
+TRAIN_OUT="$OUT/train/$(basename "$RECIPE" .conf)"
+TRAIN_ARGS=(train --config "$RECIPE" --set "data.path=\"$OUT/fashion-mnist\"" --set "output.dir=\"$TRAIN_OUT\"")
+THROUGHPUT_ARGS=(throughput --config "$RECIPE" --set "data.path=\"$OUT/fashion-mnist\""
+  --set "output.dir=\"$OUT/throughput\"" --json "$OUT/throughput/throughput.json")
+
+prepare_data() {  # prep once: a finished dataset has its manifest.json (written last, published by rename)
+  if [[ -f "$OUT/fashion-mnist/manifest.json" ]]; then
+    log "Fashion-MNIST already prepared: $OUT/fashion-mnist"
+  else
+    submit prep "${PREP_ARGS[@]}"
+  fi
+}
+
+hms() { local s="${1%.*}"; [[ "$s" =~ ^[0-9]+$ ]] || { echo "$1"; return; }; printf '%02d:%02d:%02d' $((s / 3600)) $((s / 60 % 60)) $((s % 60)); }
+
+train_summary() {  # the final numbers of metrics.json (written by the train job's TrainReport)
+  local metrics="$TRAIN_OUT/metrics.json"
+  if [[ ! -f "$metrics" ]]; then
+    log "no $metrics (output.dir overridden, or not a local path): see the job's output above"
+    return 0
+  fi
+  local -A f=()
+  local key value
+  # the "final" object of Jackson's indented output: one  "key" : value  per line
+  while IFS='=' read -r key value; do f[$key]="$value"; done < <(awk '
+    /^  "final" : \{/ { inside = 1; next }
+    inside && /^  \}/ { exit }
+    inside { line = $0; gsub(/[",]/, "", line); sub(/^ +/, "", line); split(line, kv, " : "); print kv[1] "=" kv[2] }
+  ' "$metrics")
+  [[ -n "${f[testTop1]:-}" ]] || die "$metrics has no final numbers (did the run finish an epoch?)"
+  printf '\n==================== %s ====================\n' "$(basename "$TRAIN_OUT")"
+  printf '  epochs %s, steps (averaging rounds) %s, elapsed %s\n' "${f[epochs]}" "${f[steps]}" "$(hms "${f[elapsedSeconds]}")"
+  printf '  test top-1 %.4f   top-5 %.4f\n' "${f[testTop1]}" "${f[testTop5]}"
+  printf '  global sparsity %.4f (target %.4f)\n' "${f[globalSparsity]}" "${f[targetSparsity]}"
+  printf '  training images/s: dense %.1f, pruning era %.1f, frozen sparse %.1f\n' \
+    "${f[imagesPerSecondDense]}" "${f[imagesPerSecondPruning]}" "${f[imagesPerSecondFrozenSparse]}"
+  printf '  metrics %s\n  report  %s\n\n' "$metrics" "$TRAIN_OUT/report.html"
+}
 
 run_job() {  # the job's steps, each a spark-submit
   case "$JOB" in
     smoke) submit smoke "${SMOKE_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
-    pipeline) submit prep "${PREP_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
+    prep) submit prep "${PREP_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
     train)
-      if [[ ! -f "$OUT/fashion-mnist/manifest.json" ]]; then submit prep "${PREP_ARGS[@]}"; fi
-      submit train "${TRAIN_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
+      prepare_data
+      submit train "${TRAIN_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}"
+      train_summary ;;
+    throughput)
+      prepare_data
+      submit throughput "${THROUGHPUT_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
   esac
 }
 
 print_submit_args() {
-  local -A args_of=([smoke]=SMOKE_ARGS [pipeline]=PREP_ARGS [train]=TRAIN_ARGS)
+  local -A args_of=([smoke]=SMOKE_ARGS [prep]=PREP_ARGS [train]=TRAIN_ARGS [throughput]=THROUGHPUT_ARGS)
   local -n job_args="${args_of[$JOB]}"
   submit_args "$JOB" "${job_args[@]}" "${EXTRA_JOB_ARGS[@]}"
   printf '%s\n' "${SUBMIT_ARGS[@]}"
@@ -279,12 +350,27 @@ check_java
 build
 JVM_FLAGS="$(sparkconf jvm-flags)"
 
-if [[ "$COMMAND" == start ]]; then start_cluster; exit 0; fi
-
-if [[ -z "$MASTER_URL" ]]; then
-  trap 'rc=$?; stop_cluster; exit $rc' EXIT
+if [[ "$COMMAND" == start ]]; then
+  if cluster_running; then die "the embedded cluster of $OUT is already running ($(cat "$CLUSTER_DIR/master-url"))"; fi
+  trap 'rc=$?; [[ $rc -eq 0 ]] || stop_cluster; exit $rc' EXIT  # a half-started cluster is stopped
   trap 'exit 130' INT TERM
   start_cluster
+  log "submit jobs to it with the same --out and --sparkconf-file; stop it with: ./run-cluster.sh --out $OUT stop"
+  exit 0
+fi
+
+if [[ -z "$MASTER_URL" ]]; then
+  if cluster_running; then
+    # started earlier with 'start': submit to it and leave it running
+    profile_master="$(sparkconf get --profile embedded-cluster $(profile_args) master)"
+    [[ "$profile_master" == "$(cat "$CLUSTER_DIR/master-url")" ]] || die "the embedded cluster running from \
+$CLUSTER_DIR listens on $(cat "$CLUSTER_DIR/master-url"), but this --sparkconf-file gives $profile_master"
+    log "using the embedded cluster already running at $profile_master (it stays up: ./run-cluster.sh --out $OUT stop)"
+  else
+    trap 'rc=$?; stop_cluster; exit $rc' EXIT
+    trap 'exit 130' INT TERM
+    start_cluster
+  fi
 fi
 
 run_job

@@ -4,6 +4,7 @@ import io.sparsetrain.dataprep.PrepCommand;
 import io.sparsetrain.jobs.compare.CompareCommand;
 import io.sparsetrain.jobs.evaluate.EvaluateCommand;
 import io.sparsetrain.jobs.sparsify.SparsifyCommand;
+import io.sparsetrain.jobs.throughput.ThroughputCommand;
 import io.sparsetrain.jobs.train.TrainCommand;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sparsetrain", mixinStandardHelpOptions = true, version = "sparsetrain 0.1.0",
     description = "Sparse CNN training on Spark: data preparation, training, sparsification, evaluation.",
     subcommands = {PrepCommand.class, TrainCommand.class, EvaluateCommand.class, SparsifyCommand.class,
-        CompareCommand.class, SmokeJob.class})
+        CompareCommand.class, ThroughputCommand.class, SmokeJob.class})
 public final class Main implements Callable<Integer> {
 
   @Override

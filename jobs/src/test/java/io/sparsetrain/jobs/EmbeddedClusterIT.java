@@ -5,60 +5,43 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * run-cluster.sh for real: starts the embedded standalone cluster (a master and two workers as separate
- * JVMs from sparkconf/target/spark-home), spark-submits the application jar's smoke job through
- * org.apache.spark.deploy.SparkSubmit, checks the result, and stops the cluster. Runs after package
- * (failsafe), because it needs the application jar.
+ * JVMs from sparkconf/target/spark-home, on free ports given with --sparkconf-file), spark-submits the
+ * application jar's smoke job through org.apache.spark.deploy.SparkSubmit, checks the result, and stops the
+ * cluster. Runs after package (failsafe), because it needs the application jar.
  */
 class EmbeddedClusterIT {
-  static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
-
-  record Run(int exit, String output) {}
-
-  static Run runCluster(Path out, String... args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of("bash", ROOT.resolve("run-cluster.sh").toString(),
-        "--skip-build", "--skip-install", "--out", out.toString()));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true).start();
-    byte[] bytes = p.getInputStream().readAllBytes();
-    assertTrue(p.waitFor(10, TimeUnit.MINUTES), "run-cluster.sh did not finish");
-    String output = new String(bytes, StandardCharsets.UTF_8);
-    System.out.println(output);
-    return new Run(p.exitValue(), output);
-  }
+  static final Duration RUN = Duration.ofMinutes(10);
 
   static boolean listening(int port) {
     try (Socket s = new Socket("127.0.0.1", port)) {
       return true;
-    } catch (IOException e) {
+    } catch (java.io.IOException e) {
       return false;
     }
   }
 
   @Test
   void smokeJobRunsOnTwoWorkerJvmsAndTheClusterIsStoppedAfter(@TempDir Path out) throws Exception {
-    assertFalse(listening(7077), "a Spark master already listens on 7077; stop it first");
-    Run run = runCluster(out, "--job", "smoke");
+    ClusterScript cluster = ClusterScript.onFreePorts(out);
+    ClusterScript.Running.Result run = cluster.run(RUN, "--job", "smoke");
     assertEquals(0, run.exit(), run.output());
     assertTrue(run.output().contains("cluster up: master + 2 worker JVM(s)"), run.output());
     assertTrue(run.output().contains("SMOKE OK sum=333333833333500000 expected=333333833333500000"), run.output());
-    assertTrue(run.output().contains("executors=[0, 1] master=spark://127.0.0.1:7077"),
+    assertTrue(run.output().contains("executors=[0, 1] master=spark://127.0.0.1:" + cluster.masterPort),
         "both worker JVMs must have run tasks: " + run.output());
     assertTrue(run.output().contains("cluster stopped"), run.output());
-    assertFalse(listening(7077), "the master must be stopped after the job");
+    assertFalse(listening(cluster.masterPort), "the master must be stopped after the job");
     try (Stream<Path> pids = Files.list(out.resolve("cluster/pids"))) {
       assertEquals(0, pids.count(), "no pid files may remain");
     }
@@ -68,14 +51,48 @@ class EmbeddedClusterIT {
 
   @Test
   void badOptionsFailBeforeAnyClusterStarts(@TempDir Path out) throws Exception {
-    Run badJob = runCluster(out, "--job", "nope");
+    ClusterScript cluster = ClusterScript.onFreePorts(out);
+    ClusterScript.Running.Result badJob = cluster.run(RUN, "--job", "nope");
     assertNotEquals(0, badJob.exit());
-    assertTrue(badJob.output().contains("--job must be pipeline, train or smoke, got 'nope'"), badJob.output());
+    assertTrue(badJob.output().contains("--job must be train, prep, throughput or smoke, got 'nope'"),
+        badJob.output());
 
-    Run badMaster = runCluster(out, "--master", "mesos://x:1", "--job", "smoke");
+    ClusterScript.Running.Result badMaster = cluster.run(RUN, "--master", "mesos://x:1", "--job", "smoke");
     assertNotEquals(0, badMaster.exit());
     assertTrue(badMaster.output().contains("--master must be spark://host:port, yarn or k8s://..., got 'mesos://x:1'"),
         badMaster.output());
     assertFalse(Files.exists(out.resolve("cluster/logs/master.log")), "no cluster may have been started");
+  }
+
+  @Test
+  void withoutOptionsTheMainJobTrainsResNet20WithCombinedPruningTo70Percent(@TempDir Path out) throws Exception {
+    ClusterScript cluster = ClusterScript.onFreePorts(out);
+    ClusterScript.Running.Result args = cluster.run(RUN, "--print-submit-args");
+    assertEquals(0, args.exit(), args.output());
+    List<String> lines = args.output().lines().toList();
+    assertTrue(lines.contains("spark://127.0.0.1:" + cluster.masterPort), "the embedded cluster: " + lines);
+    int main = lines.indexOf("io.sparsetrain.jobs.Main");
+    assertTrue(main > 0, args.output());
+    assertEquals("train", lines.get(main + 2), "the default job is train: " + lines);
+    assertEquals("--config", lines.get(main + 3));
+    assertEquals(ClusterScript.ROOT.resolve("jobs/src/main/resources/recipes/resnet20-fashion-mnist-combined70.conf")
+        .toString(), lines.get(main + 4));
+    assertTrue(lines.contains("data.path=\"" + out.toRealPath().resolve("fashion-mnist") + "\""), args.output());
+    assertTrue(lines.contains("output.dir=\"" + out.toRealPath().resolve("train/resnet20-fashion-mnist-combined70")
+        + "\""), args.output());
+
+    ClusterScript.Running.Result throughput = cluster.run(RUN, "--print-submit-args", "--job", "throughput");
+    assertEquals(0, throughput.exit(), throughput.output());
+    List<String> t = throughput.output().lines().toList();
+    int tm = t.indexOf("io.sparsetrain.jobs.Main");
+    assertEquals(List.of("throughput", "--config", lines.get(main + 4)), t.subList(tm + 2, tm + 5), throughput.output());
+    assertTrue(t.contains(out.toRealPath().resolve("throughput/throughput.json").toString()), throughput.output());
+
+    ClusterScript.Running.Result help = cluster.run(RUN, "--help");
+    assertEquals(0, help.exit());
+    for (String s : List.of("train (default)", "prep: only prepare Fashion-MNIST", "throughput:",
+        "-- --set epochs=3")) {
+      assertTrue(help.output().contains(s), s + " in --help:\n" + help.output());
+    }
   }
 }

@@ -1,5 +1,8 @@
 package io.sparsetrain.jobs.sparsify;
 
+import static io.sparsetrain.jobs.RunOrder.epochOrder;
+import static io.sparsetrain.jobs.RunOrder.hms;
+
 import io.sparsetrain.dataprep.BatchOptions;
 import io.sparsetrain.dataprep.Manifest;
 import io.sparsetrain.dataprep.ParquetDataSets;
@@ -35,7 +38,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.UUID;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
@@ -694,33 +696,5 @@ public final class SparsifyJob {
       k++;
     }
     return k;
-  }
-
-  /** position[b] = place of minibatch b in the epoch's seeded order. */
-  static int[] epochOrder(int numBatches, long seed, int epoch) {
-    int[] order = new int[numBatches];
-    for (int i = 0; i < numBatches; i++) {
-      order[i] = i;
-    }
-    Random rnd = new Random(seed * 1_000_003L + epoch);
-    for (int i = numBatches - 1; i > 0; i--) {
-      int j = rnd.nextInt(i + 1);
-      int t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    int[] position = new int[numBatches];
-    for (int p = 0; p < numBatches; p++) {
-      position[order[p]] = p;
-    }
-    return position;
-  }
-
-  static String hms(double seconds) {
-    if (!Double.isFinite(seconds) || seconds < 0) {
-      return "--:--:--";
-    }
-    long s = Math.round(seconds);
-    return String.format(Locale.ROOT, "%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
   }
 }

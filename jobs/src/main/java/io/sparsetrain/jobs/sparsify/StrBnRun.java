@@ -61,7 +61,7 @@ final class StrBnRun {
       int channels = p.layers().stream().mapToInt(l -> l.channels()).sum();
       progress.accept(String.format(Locale.ROOT, "epoch %d/%d step %d/%d loss %.4f l2 %.4f dead channels %d/%d %.1f "
               + "images/s elapsed %s eta %s", p.epoch() + 1, opts.epochs(), p.step(), steps, p.loss(), p.regularization(),
-          p.deadTotal(), channels, rate, SparsifyJob.hms(elapsed), SparsifyJob.hms(elapsed / p.step() * (steps - p.step()))));
+          p.deadTotal(), channels, rate, io.sparsetrain.jobs.RunOrder.hms(elapsed), io.sparsetrain.jobs.RunOrder.hms(elapsed / p.step() * (steps - p.step()))));
     });
     double sparsifySeconds = (System.nanoTime() - start) / 1e9;
     for (String line : r.summary().split("\n")) {

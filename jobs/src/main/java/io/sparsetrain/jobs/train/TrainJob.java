@@ -1,5 +1,8 @@
 package io.sparsetrain.jobs.train;
 
+import static io.sparsetrain.jobs.RunOrder.epochOrder;
+import static io.sparsetrain.jobs.RunOrder.hms;
+
 import io.sparsetrain.dataprep.BatchOptions;
 import io.sparsetrain.dataprep.DataPrepException;
 import io.sparsetrain.dataprep.Manifest;
@@ -16,6 +19,7 @@ import io.sparsetrain.jobs.train.report.EpochRecord;
 import io.sparsetrain.jobs.train.report.TrainReport;
 import io.sparsetrain.jobs.train.spark.DistributedTrainer;
 import io.sparsetrain.jobs.train.spark.Dl4jParameterAveragingTrainer;
+import io.sparsetrain.jobs.train.spark.WorkerMasks;
 import io.sparsetrain.kernels.NmFormat;
 import io.sparsetrain.prune.MaskChecksum;
 import io.sparsetrain.prune.MaskSet;
@@ -27,7 +31,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -101,7 +104,7 @@ public final class TrainJob {
   }
 
   /** Reads the dataset manifest, with an error that names the key and the cause. */
-  static Manifest readManifest(TrainConfig c, Configuration hconf) {
+  public static Manifest readManifest(TrainConfig c, Configuration hconf) {
     try {
       Manifest m = Manifest.read(c.dataPath(), hconf);
       for (String split : List.of(c.trainSplit(), c.testSplit())) {
@@ -293,6 +296,7 @@ public final class TrainJob {
         int lossRounds = 0;
         List<String> lastWorkerCompressed = new ArrayList<>();
         long epochImages = 0;
+        long epochMaskChecks = 0;
         double epochSeconds = 0;
         long epochStart = System.nanoTime();
         int firstRound = epoch == state.epoch ? state.roundInEpoch : 0;
@@ -309,8 +313,9 @@ public final class TrainJob {
                   + "(step %d, %s, sparsity %.3f)", c.name(), epoch + 1, c.epochs(), r + 1, roundsPerEpoch, step,
               phase, control.globalSparsity(model)));
           long rs = System.nanoTime();
-          DistributedTrainer.RoundResult round = trainer.fitRound(chunk, c.pruningEnabled()
-              && (model.masksInParameters() || model.masks().size() > 0) ? control.workerMasks(model, step) : null);
+          WorkerMasks shipped = c.pruningEnabled() && (model.masksInParameters() || model.masks().size() > 0)
+              ? control.workerMasks(model, step) : null;
+          DistributedTrainer.RoundResult round = trainer.fitRound(chunk, shipped);
           double loss = round.loss();
           lastWorkerCompressed = new ArrayList<>(round.workerCompressedLayers());
           double seconds = (System.nanoTime() - rs) / 1e9;
@@ -324,18 +329,21 @@ public final class TrainJob {
           lossSum += loss;
           lossRounds++;
           epochImages += roundImages[r];
+          epochMaskChecks += round.workerMaskChecks();
           epochSeconds += seconds;
           roundsThisRun++;
           double elapsed = elapsedBefore + (System.nanoTime() - t0) / 1e9;
           long doneRounds = (long) epoch * roundsPerEpoch + r + 1;
           double eta = (System.nanoTime() - t0) / 1e9 / roundsThisRun * (totalRounds - doneRounds);
           progress.accept(String.format(Locale.ROOT, "epoch %d/%d step %d round %d/%d loss %.4f sparsity %.4f "
-                  + "(target %.4f) %.1f images/s elapsed %s eta %s%s%s", epoch + 1, c.epochs(), state.step, r + 1,
+                  + "(target %.4f) %.1f images/s elapsed %s eta %s%s%s%s", epoch + 1, c.epochs(), state.step, r + 1,
               roundsPerEpoch, loss, out.achievedSparsity(), out.scheduledSparsity(), roundImages[r] / seconds,
               hms(elapsed), hms(eta), out.frozeNow() ? " FROZEN masks " + MaskChecksum.hex(model.masks().checksum())
                   + ", " + model.compressedLayers().size() + " layers on compressed kernels" : "",
               lastWorkerCompressed.isEmpty() ? "" : ", workers ran " + lastWorkerCompressed.size()
-                  + " layers compressed"));
+                  + " layers compressed",
+              shipped == null || shipped.isEmpty() ? "" : ", mask checks passed on " + round.workerMaskChecks()
+                  + " worker(s)"));
           if (out.frozeNow()) {
             boolean lastRound = r + 1 == roundsPerEpoch;
             state.epoch = lastRound ? epoch + 1 : epoch;
@@ -365,6 +373,7 @@ public final class TrainJob {
         rec.learningRate = lr;
         rec.layerSparsity = DriverPruningControl.layerSparsity(model);
         rec.workerCompressedLayers = lastWorkerCompressed;
+        rec.workerMaskChecks = epochMaskChecks;
         history.add(rec);
         double elapsed = elapsedBefore + (System.nanoTime() - t0) / 1e9;
         long doneRounds = (long) (epoch + 1) * roundsPerEpoch;
@@ -451,7 +460,7 @@ public final class TrainJob {
         : List.of();
   }
 
-  static PrunableModel wrap(TrainConfig c, ComputationGraph g, MaskSet masks, boolean frozen) {
+  public static PrunableModel wrap(TrainConfig c, ComputationGraph g, MaskSet masks, boolean frozen) {
     if (!c.sparseLayers()) {
       return masks == null ? new GraphPrunableModel(g) : new GraphPrunableModel(g, masks, frozen);
     }
@@ -490,33 +499,5 @@ public final class TrainJob {
       return "dense";
     }
     return s.isFrozen(step) ? "frozen" : "pruning";
-  }
-
-  /** position[b] = place of minibatch b in the epoch's order (seeded Fisher-Yates on (seed, epoch)). */
-  static int[] epochOrder(int numBatches, long seed, int epoch) {
-    int[] order = new int[numBatches];
-    for (int i = 0; i < numBatches; i++) {
-      order[i] = i;
-    }
-    Random rnd = new Random(seed * 1_000_003L + epoch);
-    for (int i = numBatches - 1; i > 0; i--) {
-      int j = rnd.nextInt(i + 1);
-      int t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    int[] position = new int[numBatches];
-    for (int p = 0; p < numBatches; p++) {
-      position[order[p]] = p;
-    }
-    return position;
-  }
-
-  static String hms(double seconds) {
-    if (!Double.isFinite(seconds) || seconds < 0) {
-      return "--:--:--";
-    }
-    long s = Math.round(seconds);
-    return String.format(Locale.ROOT, "%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
   }
 }

@@ -26,6 +26,11 @@ public final class EpochRecord {
   public double learningRate;
   /** Layers that ran on compressed N:M kernels on the workers in the epoch's last averaging round. */
   public java.util.List<String> workerCompressedLayers = new java.util.ArrayList<>();
+  /**
+   * Worker copies of the network whose masks matched the driver's checksums in the epoch's averaging rounds run by
+   * this process (one per worker task; a mismatch fails the round). 0 when no masks were shipped.
+   */
+  public long workerMaskChecks;
   /** Fraction of zero weights per candidate layer at the end of the epoch. */
   public Map<String, Double> layerSparsity = new LinkedHashMap<>();
 }

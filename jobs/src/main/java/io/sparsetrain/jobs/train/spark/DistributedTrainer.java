@@ -52,8 +52,14 @@ public interface DistributedTrainer extends AutoCloseable {
    * @param loss the averaged training loss
    * @param workerCompressedLayers layers that computed on compressed N:M kernels on at least one worker (sparse
    *     layers with frozen N:M masks; empty when no mask is frozen or the layers are stock)
+   * @param workerMaskChecks worker copies of the network whose masks matched the driver's checksums in this round
+   *     (one per worker task that trained; 0 when no masks were given). A mismatch fails the round instead.
    */
-  record RoundResult(double loss, java.util.SortedSet<String> workerCompressedLayers) {}
+  record RoundResult(double loss, java.util.SortedSet<String> workerCompressedLayers, long workerMaskChecks) {
+    public RoundResult(double loss, java.util.SortedSet<String> workerCompressedLayers) {
+      this(loss, workerCompressedLayers, 0);
+    }
+  }
 
   /** Accuracy fractions in [0, 1] and the number of evaluated examples. */
   record Accuracy(double top1, double topN, int topNValue, long examples) {}

@@ -7,9 +7,11 @@ import java.util.Objects;
 import java.util.TreeSet;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
@@ -21,6 +23,7 @@ import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 
 /**
  * {@link DistributedTrainer} on DL4J Spark's synchronous parameter averaging ({@link SparkComputationGraph} +
@@ -30,6 +33,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The worker listener that enforces masks is set before every round: DL4J serializes listeners into each
  * round's worker closure, so the workers always see the masks of the current step.
+ *
+ * <p>Reproducible rounds: a round's result depends only on the network and the chunk, not on scheduling. DL4J's
+ * own repartitioning shuffles the chunk into worker partitions whose element order follows the shuffle fetch
+ * order (local blocks first, so it depends on which executor cached which data), and its averaging adds the
+ * workers' vectors in task completion order. Instead, {@link #dealToWorkers} numbers the chunk's minibatches in
+ * their (deterministic) RDD order and deals them round-robin to {@code workers} partitions sorted by that number
+ * (DL4J is told never to repartition), and {@link PartitionOrderAveragingTrainingMaster} adds the results in
+ * partition order. Per-worker training is deterministic given its minibatches (ND4J with one thread per
+ * executor), so a round gives bit-identical parameters wherever and in whatever order its tasks run, and so do
+ * whole runs and resumed runs on the same data and settings.
  */
 public final class Dl4jParameterAveragingTrainer implements DistributedTrainer {
   private static final Logger LOG = LoggerFactory.getLogger(Dl4jParameterAveragingTrainer.class);
@@ -54,17 +67,19 @@ public final class Dl4jParameterAveragingTrainer implements DistributedTrainer {
   private final Settings settings;
   private final SparkComputationGraph spark;
   private final CollectionAccumulator<String> compressedLayers;
+  private final LongAccumulator maskChecksPassed;
 
   public Dl4jParameterAveragingTrainer(JavaSparkContext sc, ComputationGraph network, Settings settings) {
     this.sc = sc;
     this.settings = settings;
-    ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(settings.workers(),
+    ParameterAveragingTrainingMaster.Builder builder = new ParameterAveragingTrainingMaster.Builder(settings.workers(),
         settings.batchSizePerWorker())
         .batchSizePerWorker(settings.batchSizePerWorker())
         .averagingFrequency(settings.averagingFrequency())
         .workerPrefetchNumBatches(settings.workerPrefetchBatches())
         .saveUpdater(true)
-        .repartionData(repartition(settings.repartition()))
+        // each round's chunk is dealt to the workers by dealToWorkers (deterministic order), never by DL4J
+        .repartionData(Repartition.Never)
         .repartitionStrategy(RepartitionStrategy.Balanced)
         // we cache the training data ourselves; DL4J would persist every round's chunk and never unpersist it
         .storageLevel(null)
@@ -73,10 +88,11 @@ public final class Dl4jParameterAveragingTrainer implements DistributedTrainer {
         // its default is under the system temp dir (hadoop-<user>/dl4j) and is never cleaned up
         .exportDirectory(settings.exportDirectory())
         .rngSeed(settings.seed())
-        .collectTrainingStats(false)
-        .build();
+        .collectTrainingStats(false);
+    ParameterAveragingTrainingMaster master = new PartitionOrderAveragingTrainingMaster(builder);
     this.spark = new SparkComputationGraph(sc, network, master);
     this.compressedLayers = sc.sc().collectionAccumulator("sparsetrain: layers on compressed kernels (workers)");
+    this.maskChecksPassed = sc.sc().longAccumulator("sparsetrain: worker mask checks passed");
   }
 
   static Repartition repartition(String s) {
@@ -94,12 +110,61 @@ public final class Dl4jParameterAveragingTrainer implements DistributedTrainer {
   public RoundResult fitRound(JavaRDD<DataSet> chunk, WorkerMasks masks) {
     List<TrainingListener> listeners = new ArrayList<>();
     compressedLayers.reset();
+    maskChecksPassed.reset();
     if (masks != null && !masks.isEmpty()) {
-      listeners.add(new MaskEnforcingWorkerListener(masks, compressedLayers));
+      listeners.add(new MaskEnforcingWorkerListener(masks, compressedLayers, maskChecksPassed));
     }
     spark.setListeners(listeners);
-    spark.fit(chunk);
-    return new RoundResult(spark.getScore(), new TreeSet<>(compressedLayers.value()));
+    spark.fit(dealToWorkers(chunk));
+    return new RoundResult(spark.getScore(), new TreeSet<>(compressedLayers.value()), maskChecksPassed.value());
+  }
+
+  /**
+   * The round's minibatches in {@code workers} partitions, in an order fixed by the chunk alone: numbered in RDD
+   * order (partition by partition, as cached), minibatch i goes to worker i mod workers, each worker's partition
+   * sorted by number (sorted on the reduce side, so the shuffle's fetch order does not matter). With
+   * {@code repartition = never} the chunk is used as it is; with {@code num-partitions-workers-differs} only when
+   * it already has {@code workers} partitions.
+   */
+  public JavaRDD<DataSet> dealToWorkers(JavaRDD<DataSet> chunk) {
+    Repartition mode = repartition(settings.repartition());
+    int w = settings.workers();
+    if (mode == Repartition.Never
+        || (mode == Repartition.NumPartitionsWorkersDiffers && chunk.getNumPartitions() == w)) {
+      return chunk;
+    }
+    return chunk.zipWithIndex().mapToPair(t -> new Tuple2<>(t._2(), t._1()))
+        .repartitionAndSortWithinPartitions(new RoundRobinPartitioner(w)).values();
+  }
+
+  /** Minibatch number i to partition i mod n. */
+  static final class RoundRobinPartitioner extends Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int n;
+
+    RoundRobinPartitioner(int n) {
+      this.n = n;
+    }
+
+    @Override
+    public int numPartitions() {
+      return n;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (int) Math.floorMod((Long) key, (long) n);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof RoundRobinPartitioner && ((RoundRobinPartitioner) o).n == n;
+    }
+
+    @Override
+    public int hashCode() {
+      return n;
+    }
   }
 
   @Override

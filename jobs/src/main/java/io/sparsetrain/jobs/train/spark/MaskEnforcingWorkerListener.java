@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -32,6 +33,10 @@ import org.nd4j.linalg.factory.Nd4j;
  *   without this 92 of 101 masked weights came back).</li>
  * </ul>
  *
+ * <p>Each worker copy whose masks passed the check adds 1 to the {@code maskChecksPassed} accumulator, so the driver
+ * can report how many workers verified the masks in a round (Spark merges the accumulators of successful tasks only:
+ * a task lost with its executor and re-run counts once).
+ *
  * <p>DL4J Spark ships listeners to the workers inside the serialized training worker
  * ({@code ParameterAveragingTrainingMaster.setListeners}, Java-serialized with the task closure), so this class is
  * {@link Serializable} and holds only the compact {@link WorkerMasks} and the accumulator.
@@ -41,6 +46,7 @@ public final class MaskEnforcingWorkerListener extends BaseTrainingListener impl
 
   private final WorkerMasks masks;
   private final CollectionAccumulator<String> compressedLayers;
+  private final LongAccumulator maskChecksPassed;
   private transient boolean checked;
   private transient MaskEnforcingListener sparse; // non-null for a network on sparse layers
   private transient Map<String, INDArray> stockMasks; // decoded and verified once per deserialized copy
@@ -50,8 +56,19 @@ public final class MaskEnforcingWorkerListener extends BaseTrainingListener impl
    *     kernels (may be null)
    */
   public MaskEnforcingWorkerListener(WorkerMasks masks, CollectionAccumulator<String> compressedLayers) {
+    this(masks, compressedLayers, null);
+  }
+
+  /**
+   * @param compressedLayers receives, once per worker task, the names of the layers computing on compressed
+   *     kernels (may be null)
+   * @param maskChecksPassed counts the worker copies whose masks matched the driver's checksums (may be null)
+   */
+  public MaskEnforcingWorkerListener(WorkerMasks masks, CollectionAccumulator<String> compressedLayers,
+      LongAccumulator maskChecksPassed) {
     this.masks = masks;
     this.compressedLayers = compressedLayers;
+    this.maskChecksPassed = maskChecksPassed;
   }
 
   public MaskEnforcingWorkerListener(WorkerMasks masks) {
@@ -99,6 +116,9 @@ public final class MaskEnforcingWorkerListener extends BaseTrainingListener impl
       stockMasks = out;
     }
     checked = true;
+    if (maskChecksPassed != null) {
+      maskChecksPassed.add(1);
+    }
   }
 
   private void remask(Model model) {
