@@ -48,9 +48,13 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
      * Columns up to which the weight gradient takes the dense route: with one or two column panels
      * the sampled kernel's fixed cost per 16 entries (the reduction tree, ~15 permutes and 30
      * blends) is not amortised (measured, loaded machine: 0.7x at 49 columns, 1.0x at 196, 1.4x
-     * at 784 and more).
+     * at 784 and more). Default: off (every weight gradient on the dense route), because inside the
+     * ResNet-20 conv backward (tens of thousands of columns) the sampled kernel measured slower than the
+     * dense route on a quiet machine (frozen 2:4 training 140 vs 174 images/s, LayersBenchmark); set
+     * system property {@code sparsetrain.kernels.dwSampledMinCols} (e.g. 256) to use it.
      */
-    public static final int DW_SAMPLED_MIN_COLS = 256;
+    public static final int DW_SAMPLED_MIN_COLS =
+        Integer.getInteger("sparsetrain.kernels.dwSampledMinCols", Integer.MAX_VALUE);
     /** Weight-gradient lane buffer per task (floats): 512 KiB, L2-resident. */
     static final int LB_W = 128 * 1024;
 
