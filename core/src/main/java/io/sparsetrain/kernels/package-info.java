@@ -75,9 +75,12 @@
  *       a transpose-reduction tree (15 steps of 2 blends, 1 permute, 1 add) into one vector of 16
  *       sums. Entry lists are padded to multiples of 16 per (row, block) at layout time
  *       ({@link io.sparsetrain.kernels.NmLayout#weightGradLayout}). The tree's fixed cost per 16
- *       entries is only amortised over many columns, so up to
- *       {@code VectorGemm.DW_SAMPLED_MIN_COLS} = 256 columns the weight gradient keeps the former
- *       route, the dense product dY X^T followed by a gather ({@code nmBackwardWeightViaDense}).
+ *       entries is only amortised over many columns. <b>Off by default</b>: inside the ResNet-20
+ *       conv backward (tens of thousands of columns) it measured slower than the dense route on a
+ *       quiet machine (BENCHMARKS.md), so {@code VectorGemm.DW_SAMPLED_MIN_COLS} defaults to
+ *       "never" and the weight gradient takes the former route, the dense product dY X^T followed
+ *       by a gather ({@code nmBackwardWeightViaDense}); {@code -Dsparsetrain.kernels.dwSampledMinCols=256}
+ *       turns the sampled kernel on above 256 columns.
  *       Both are wired through {@code GemmKernels.nmBackwardWeight} (conv2d and dense-layer
  *       backward). Two JDK 17 pitfalls met on the way: a method over 8000 bytes of bytecode is
  *       never compiled (interpreted: 100x slower), and a helper taking the blend mask and shuffle
