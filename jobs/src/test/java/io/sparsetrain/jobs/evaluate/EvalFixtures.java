@@ -22,8 +22,8 @@ import org.apache.spark.sql.SparkSession;
 /**
  * Real Fashion-MNIST for the evaluate tests: the first {@value #TRAIN} training and {@value #TEST} test images of
  * /usr/share/datasets/fashion-mnist, prepared into 4 Parquet shards per split by the real {@code prep} job, and one
- * tiny CNN trained on them by the real {@code train} job (tiny-test recipe, 2 epochs: dense epoch 0, combined
- * pruning to 50% during epoch 1, masks frozen at its end). Created once per test JVM.
+ * tiny CNN trained on them by the real {@code train} job (tiny-test recipe, 3 epochs: dense epoch 0, combined
+ * pruning to 50% during epoch 1, masks frozen from the first round of epoch 2). Created once per test JVM.
  */
 final class EvalFixtures {
   static final Path FASHION = Path.of("/usr/share/datasets/fashion-mnist");
@@ -96,7 +96,7 @@ final class EvalFixtures {
       try {
         Path out = Files.createTempDirectory("sparsetrain-eval-run").resolve("run");
         List<String> sets = new ArrayList<>(List.of("data.path=\"" + dataset() + "\"", "output.dir=\"" + out + "\"",
-            "epochs=2", "schedule.start-epoch=1", "schedule.length-epochs=1"));
+            "epochs=3", "schedule.start-epoch=1", "schedule.length-epochs=1"));
         Path recipe = Path.of("src/main/resources/recipes/tiny-test.conf");
         long t0 = System.nanoTime();
         TrainJob.run(spark(), TrainConfig.load(recipe.toFile(), sets), false, line -> { });

@@ -54,7 +54,8 @@ class TrainConfigTest {
       "cluster.batch-size-per-worker=0|train.cluster.batch-size-per-worker must be in [1, 65536], got 0",
       "pruning.pattern=diagonal|train.pruning.pattern must be one of none|unstructured|window|ck|combined|nm, got \"diagonal\"",
       "epochs=ten|train.epochs must be an integer, got \"ten\"",
-      "schedule.start-epoch=15|the pruning era must end by the last epoch",
+      "schedule.start-epoch=15|the pruning era must end before the last epoch",
+      "epochs=6|must be < train.epochs=6, got 2 + 4 = 6",
       "pruning.n=4|N:M mask needs 1 <= N < M <= 64, got train.pruning.n=4, train.pruning.m=4",
       "model.source=zip|train.model.path must name the DL4J model zip",
       "cluster.averaging-frequncy=3|unknown key train.cluster.averaging-frequncy (from --set cluster.averaging-frequncy=3)",
@@ -65,7 +66,7 @@ class TrainConfigTest {
   })
   void errorsNameKeyValueAndOrigin(String set, String expected) {
     TrainConfigException e = assertThrows(TrainConfigException.class,
-        () -> TrainConfig.load(null, List.of("data.path=/d", "output.dir=/o", "epochs=6", set)));
+        () -> TrainConfig.load(null, List.of("data.path=/d", "output.dir=/o", "epochs=7", set)));
     assertTrue(e.getMessage().contains(expected), e.getMessage());
   }
 

@@ -821,9 +821,11 @@ public final class TrainConfig {
         if (lengthEpochs < 1) {
           throw bad("train.schedule.length-epochs", ">= 1", lengthEpochs);
         }
-        if (startEpoch + lengthEpochs > epochs) {
-          throw new TrainConfigException("train.schedule.length-epochs", "the pruning era must end by the last "
-              + "epoch: train.schedule.start-epoch + train.schedule.length-epochs must be <= train.epochs=" + epochs
+        if (startEpoch + lengthEpochs >= epochs) {
+          // the era's last step (target reached, masks frozen) is the first round after the era
+          throw new TrainConfigException("train.schedule.length-epochs", "the pruning era must end before the last "
+              + "epoch (the masks reach the target and freeze on the first round after the era): "
+              + "train.schedule.start-epoch + train.schedule.length-epochs must be < train.epochs=" + epochs
               + ", got " + startEpoch + " + " + lengthEpochs + " = " + (startEpoch + lengthEpochs));
         }
         if (initialSparsity > finalSparsity) {
