@@ -2,7 +2,6 @@ package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.kernels.NmFormat;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.api.ParamInitializer;
@@ -14,7 +13,6 @@ import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.regularization.Regularization;
 
 /**
@@ -51,10 +49,7 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
         if (cnn2dDataFormat != null && cnn2dDataFormat != CNN2DFormat.NCHW) {
             throw new IllegalArgumentException("layer " + getLayerName() + ": SparseConvolution supports NCHW only, got " + cnn2dDataFormat);
         }
-        SparseParams.checkLearningSettings(this, getLayerName());
-        if (getWeightNoise() != null) {
-            throw new IllegalArgumentException("layer " + getLayerName() + ": weight noise is not supported by sparse layers");
-        }
+        SparseParams.checkInstantiable(this, getLayerName(), getWeightNoise());
         SparseConvolutionLayer ret = new SparseConvolutionLayer(conf, networkDataType);
         ret.setListeners(listeners);
         ret.setIndex(layerIndex);
@@ -72,17 +67,12 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
 
     @Override
     public IUpdater getUpdaterByParam(String paramName) {
-        if (maskMode() == MaskMode.FIXED) {
-            return MASK_KEY.equals(paramName) ? new NoOp() : super.getUpdaterByParam(paramName);
-        }
-        // mask learning: only the logits / threshold (and, if adjusted, the weights) move
-        return SparseParams.trainable(this, paramName) ? super.getUpdaterByParam(WEIGHT_PARAM) : new NoOp();
+        return SparseParams.updaterByParam(this, paramName, super::getUpdaterByParam);
     }
 
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        return maskMode() == MaskMode.FIXED && !MASK_KEY.equals(paramName) ? super.getRegularizationByParam(paramName)
-                : Collections.emptyList();
+        return SparseParams.regularizationByParam(this, paramName, super::getRegularizationByParam);
     }
 
     @Override
@@ -92,7 +82,7 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
 
     @Override
     public void setMaskLearning(MaskLearning maskLearning) {
-        this.maskLearning = maskLearning == null || maskLearning.getMode() == MaskMode.FIXED ? null : maskLearning;
+        this.maskLearning = SparseParams.normalized(maskLearning);
     }
 
     @Override

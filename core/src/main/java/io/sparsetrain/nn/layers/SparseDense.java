@@ -2,7 +2,6 @@ package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.kernels.NmFormat;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.deeplearning4j.nn.api.ParamInitializer;
@@ -16,7 +15,6 @@ import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.regularization.Regularization;
 
 /**
@@ -63,10 +61,7 @@ public class SparseDense extends FeedForwardLayer implements SparseLayerConfig {
                                                          int layerIndex, INDArray layerParamsView, boolean initializeParams,
                                                          DataType networkDataType) {
         LayerValidation.assertNInNOutSet("SparseDense", getLayerName(), layerIndex, getNIn(), getNOut());
-        SparseParams.checkLearningSettings(this, getLayerName());
-        if (getWeightNoise() != null) {
-            throw new IllegalArgumentException("layer " + getLayerName() + ": weight noise is not supported by sparse layers");
-        }
+        SparseParams.checkInstantiable(this, getLayerName(), getWeightNoise());
         SparseDenseLayer ret = new SparseDenseLayer(conf, networkDataType);
         ret.setListeners(listeners);
         ret.setIndex(layerIndex);
@@ -84,17 +79,12 @@ public class SparseDense extends FeedForwardLayer implements SparseLayerConfig {
 
     @Override
     public IUpdater getUpdaterByParam(String paramName) {
-        if (maskMode() == MaskMode.FIXED) {
-            return MASK_KEY.equals(paramName) ? new NoOp() : super.getUpdaterByParam(paramName);
-        }
-        // mask learning: only the logits / threshold (and, if adjusted, the weights) move
-        return SparseParams.trainable(this, paramName) ? super.getUpdaterByParam(WEIGHT_PARAM) : new NoOp();
+        return SparseParams.updaterByParam(this, paramName, super::getUpdaterByParam);
     }
 
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        return maskMode() == MaskMode.FIXED && !MASK_KEY.equals(paramName) ? super.getRegularizationByParam(paramName)
-                : Collections.emptyList();
+        return SparseParams.regularizationByParam(this, paramName, super::getRegularizationByParam);
     }
 
     @Override
@@ -104,7 +94,7 @@ public class SparseDense extends FeedForwardLayer implements SparseLayerConfig {
 
     @Override
     public void setMaskLearning(MaskLearning maskLearning) {
-        this.maskLearning = maskLearning == null || maskLearning.getMode() == MaskMode.FIXED ? null : maskLearning;
+        this.maskLearning = SparseParams.normalized(maskLearning);
     }
 
     @Override

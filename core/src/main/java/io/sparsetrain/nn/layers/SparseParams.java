@@ -2,6 +2,13 @@ package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.learn.nm.NmPatterns;
 import io.sparsetrain.prune.LayerShape;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.Function;
+import org.deeplearning4j.nn.conf.weightnoise.IWeightNoise;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nd4j.linalg.learning.regularization.Regularization;
 
 /** Which parameters a sparse layer has and trains in each {@link MaskMode}; shared by the configurations and initializers. */
 final class SparseParams {
@@ -49,11 +56,41 @@ final class SparseParams {
         }
     }
 
-    /** Rejects a frozen layer in a mask-learning mode (the two exclude each other). */
-    static void checkLearningSettings(SparseLayerConfig c, String layerName) {
+    /**
+     * Checks before a layer is instantiated: a frozen layer in a mask-learning mode (the two exclude each other)
+     * and weight noise (not supported by sparse layers) are rejected, naming the layer.
+     */
+    static void checkInstantiable(SparseLayerConfig c, String layerName, IWeightNoise weightNoise) {
         if (c.maskMode() != MaskMode.FIXED && c.isFrozen()) {
             throw new IllegalArgumentException("layer " + layerName + ": a frozen mask cannot be learned ("
                     + c.getMaskLearning() + "); unfreeze the layer first");
         }
+        if (weightNoise != null) {
+            throw new IllegalArgumentException("layer " + layerName + ": weight noise is not supported by sparse layers");
+        }
+    }
+
+    /**
+     * The updater of {@code key}: the mask never moves; with mask learning only the trainable parameters move, with the
+     * layer's weight updater. {@code base} is DL4J's own per-parameter lookup.
+     */
+    static IUpdater updaterByParam(SparseLayerConfig c, String key, Function<String, IUpdater> base) {
+        if (c.maskMode() == MaskMode.FIXED) {
+            return SparseLayerConfig.MASK_KEY.equals(key) ? new NoOp() : base.apply(key);
+        }
+        // mask learning: only the logits / threshold (and, if adjusted, the weights) move
+        return trainable(c, key) ? base.apply("W") : new NoOp();
+    }
+
+    /** Regularization of {@code key}: none on the mask and none while masks are learned. */
+    static List<Regularization> regularizationByParam(SparseLayerConfig c, String key,
+            Function<String, List<Regularization>> base) {
+        return c.maskMode() == MaskMode.FIXED && !SparseLayerConfig.MASK_KEY.equals(key) ? base.apply(key)
+                : Collections.emptyList();
+    }
+
+    /** The stored mask-learning settings: null for none or {@link MaskMode#FIXED}. */
+    static MaskLearning normalized(MaskLearning maskLearning) {
+        return maskLearning == null || maskLearning.getMode() == MaskMode.FIXED ? null : maskLearning;
     }
 }
