@@ -20,6 +20,9 @@ public final class BatchAssembler implements Iterator<DataSet> {
   private final int height;
   private final int width;
   private final SplittableRandom rng;
+  private final BatchAugmenter augmenter;
+  private final float[] padValue;
+  private final float[] scratch;
   private DataSet next;
 
   /**
@@ -40,6 +43,9 @@ public final class BatchAssembler implements Iterator<DataSet> {
       throw new IllegalArgumentException("MEAN_STD has " + mean.length + " means but images have " + channels
           + " channels");
     }
+    this.augmenter = BatchAugmenter.of(opts);
+    this.padValue = BatchAugmenter.zeroPixel(opts);
+    this.scratch = new float[channels * height * width];
   }
 
   @Override
@@ -91,20 +97,15 @@ public final class BatchAssembler implements Iterator<DataSet> {
         Nd4j.create(labels, new long[] {n, numClasses}, 'c'));
   }
 
-  /** Writes one image, HWC uint8 to CHW float, with augmentation and normalization. */
+  /** Writes one image, HWC uint8 to CHW float, normalized, then cropped/flipped as {@link BatchAugmenter} does. */
   private void fill(Pixels p, float[] out, int off) {
-    int pad = opts.randomCropPadding();
-    int dy = 0;
-    int dx = 0;
-    if (pad > 0) {
-      dy = rng.nextInt(2 * pad + 1) - pad; // crop offset inside the zero-padded image
-      dx = rng.nextInt(2 * pad + 1) - pad;
-    }
-    boolean flip = opts.horizontalFlip() && rng.nextBoolean();
+    int[] draw = augmenter.draw(rng);
     float[] mean = opts.meanRaw();
     float[] std = opts.stdRaw();
     BatchOptions.Normalization norm = opts.normalization();
     byte[] d = p.data();
+    float[] target = augmenter.isActive() ? scratch : out;
+    int base = augmenter.isActive() ? 0 : off;
     for (int c = 0; c < channels; c++) {
       float scale = 1f;
       float shift = 0f;
@@ -116,17 +117,14 @@ public final class BatchAssembler implements Iterator<DataSet> {
         scale = 1f / (255f * s);
         shift = -m / s;
       }
-      int plane = off + c * height * width;
-      for (int y = 0; y < height; y++) {
-        int sy = y + dy;
-        for (int x = 0; x < width; x++) {
-          int xx = flip ? width - 1 - x : x;
-          int sx = xx + dx;
-          int v = (sy < 0 || sy >= height || sx < 0 || sx >= width) ? 0
-              : d[(sy * width + sx) * channels + c] & 0xff;
-          out[plane + y * width + x] = v * scale + shift;
-        }
+      int plane = base + c * height * width;
+      for (int i = 0; i < height * width; i++) {
+        target[plane + i] = (d[i * channels + c] & 0xff) * scale + shift;
       }
+    }
+    if (augmenter.isActive()) {
+      BatchAugmenter.cropFlip(scratch, 0, out, off, channels, height, width, draw[0], draw[1], draw[2] != 0,
+          padValue);
     }
   }
 }

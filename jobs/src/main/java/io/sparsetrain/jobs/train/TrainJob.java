@@ -6,6 +6,7 @@ import static io.sparsetrain.jobs.RunOrder.hms;
 import io.sparsetrain.dataprep.BatchOptions;
 import io.sparsetrain.dataprep.DataPrepException;
 import io.sparsetrain.dataprep.Manifest;
+import io.sparsetrain.dataprep.BatchAugmenter;
 import io.sparsetrain.dataprep.ParquetDataSets;
 import io.sparsetrain.jobs.train.checkpoint.CheckpointStore;
 import io.sparsetrain.jobs.train.checkpoint.TrainState;
@@ -54,7 +55,8 @@ import org.slf4j.LoggerFactory;
  * <p>Rounds: each epoch the cached minibatches (one DataSet = batch-size-per-worker images) are put in a
  * seeded random order (seed, epoch) and cut into chunks of workers x averaging-frequency minibatches; one chunk
  * is one averaging round = one schedule step. The order depends only on the seed and the epoch, so a resumed run
- * sees exactly the rounds an uninterrupted run sees.
+ * sees exactly the rounds an uninterrupted run sees. Minibatches are cached without augmentation; random crop
+ * and flip are drawn afresh for every epoch on the executors, seeded by (seed, epoch, minibatch index).
  */
 public final class TrainJob {
   private static final Logger LOG = LoggerFactory.getLogger(TrainJob.class);
@@ -184,11 +186,14 @@ public final class TrainJob {
     int numClasses = manifest.numClasses;
     int workers = c.workers() > 0 ? c.workers() : jsc.defaultParallelism();
 
-    // ---- data: training minibatches cached once, indexed for the per-epoch order
+    // ---- data: training minibatches cached once without augmentation, indexed for the per-epoch order; each
+    // round's minibatches get fresh crops/flips seeded by (seed, epoch, minibatch index) on the executors
     BatchOptions trainOpts = BatchOptions.builder().batchSize(c.batchSizePerWorker())
         .normalization("none".equals(c.normalization()) ? BatchOptions.Normalization.NONE
             : BatchOptions.Normalization.UNIT)
-        .randomCrop(c.randomCropPadding()).horizontalFlip(c.horizontalFlip()).seed(c.seed()).build();
+        .seed(c.seed()).build();
+    BatchAugmenter augmenter = new BatchAugmenter(c.randomCropPadding(), c.horizontalFlip(), new float[] {0f},
+        c.seed());
     BatchOptions testOpts = BatchOptions.builder().batchSize(c.evalBatchSize())
         .normalization(trainOpts.normalization()).seed(c.seed()).build();
     jsc.setJobDescription("train " + c.name() + ": read and cache the '" + c.trainSplit() + "' shards");
@@ -304,10 +309,11 @@ public final class TrainJob {
           long step = state.step;
           final int lo = r * batchesPerRound;
           final int hi = Math.min(lo + batchesPerRound, numBatches);
+          final int ep = epoch;
           JavaRDD<DataSet> chunk = indexed.filter(t -> {
             int p = pos.value()[(int) (long) t._2()];
             return p >= lo && p < hi;
-          }).keys();
+          }).map(t -> augmenter.augment(t._1(), ep, t._2()));
           String phase = phase(schedule, step, c);
           jsc.setJobDescription(String.format(Locale.ROOT, "train %s: epoch %d/%d, averaging round %d/%d "
                   + "(step %d, %s, sparsity %.3f)", c.name(), epoch + 1, c.epochs(), r + 1, roundsPerEpoch, step,
