@@ -44,6 +44,9 @@ public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--m", description = "M of N:M (sparsify default 4).") Integer m;
   @Option(names = "--calibration-size", description = "Training images for the learned methods.") Integer calibrationSize;
   @Option(names = "--epochs", description = "Passes over the calibration images.") Integer epochs;
+  @Option(names = "--bn-recalibration", paramLabel = "IMAGES",
+      description = "Re-estimate batch-norm statistics on this many training images in every masked cell (0 = off).")
+  Integer bnRecalibration;
   @Option(names = "--batch-size", description = "Minibatch per worker step.") Integer batchSize;
   @Option(names = "--workers", description = "Workers per averaging round.") Integer workers;
   @Option(names = "--steps-per-round", description = "Steps per worker between averagings.") Integer stepsPerRound;
@@ -79,6 +82,9 @@ public final class CompareCommand implements Callable<Integer> {
     }
     if (epochs != null) {
       b.sparsify("--epochs", epochs, x -> x.epochs(epochs));
+    }
+    if (bnRecalibration != null) {
+      b.sparsify("--bn-recalibration", bnRecalibration, x -> x.bnRecalibration(bnRecalibration));
     }
     if (batchSize != null) {
       b.sparsify("--batch-size", batchSize, x -> x.batchSize(batchSize));

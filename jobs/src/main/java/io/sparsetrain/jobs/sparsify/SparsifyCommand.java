@@ -47,6 +47,11 @@ public final class SparsifyCommand implements Callable<Integer> {
       description = "Training images used to learn masks (default ${DEFAULT-VALUE}).")
   int calibrationSize;
 
+  @Option(names = "--bn-recalibration", paramLabel = "IMAGES", defaultValue = "0",
+      description = "Re-estimate batch-norm running statistics on this many training images after masking, for the "
+          + "result and every baseline alike (0 = off, default ${DEFAULT-VALUE}; weights untouched).")
+  int bnRecalibration;
+
   @Option(names = "--epochs", defaultValue = "1", description = "Passes over the calibration images (default ${DEFAULT-VALUE}).")
   int epochs;
 
@@ -159,7 +164,7 @@ public final class SparsifyCommand implements Callable<Integer> {
       throw new SparsifyException("--control-scale must be auto or a number, got " + controlScale);
     }
     return SparsifyOptions.builder().model(model).data(data).output(output).method(method).target(target).nm(n, m)
-        .masks(masks).calibrationSize(calibrationSize).epochs(epochs).batchSize(batchSize).workers(workers)
+        .masks(masks).calibrationSize(calibrationSize).bnRecalibration(bnRecalibration).epochs(epochs).batchSize(batchSize).workers(workers)
         .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
         .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
         .allocationStart(allocationStart).controlScale(scale)

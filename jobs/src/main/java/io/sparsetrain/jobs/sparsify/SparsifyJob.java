@@ -6,6 +6,7 @@ import static io.sparsetrain.jobs.RunOrder.hms;
 import io.sparsetrain.dataprep.BatchOptions;
 import io.sparsetrain.dataprep.Manifest;
 import io.sparsetrain.dataprep.ParquetDataSets;
+import io.sparsetrain.nn.BnRecalibration;
 import io.sparsetrain.kernels.NmFormat;
 import io.sparsetrain.learn.alloc.CorrectedAllocation;
 import io.sparsetrain.learn.alloc.ErkAllocation;
@@ -133,19 +134,20 @@ public final class SparsifyJob {
           masks = learn(spark, jsc, o, original, fs, out, extra, progress, t0);
           break;
       }
-      ComputationGraph sparse = applyAndFreeze(original, masks, NmFormat.of(o.n(), o.m()));
+      ComputationGraph sparse = finish(o, original, masks, NmFormat.of(o.n(), o.m()), hconf, extra, progress);
       extra.put("sparsifySeconds", (System.nanoTime() - sparsifyStart) / 1e9
           + (extra.containsKey("resumedSeconds") ? ((Number) extra.get("resumedSeconds")).doubleValue() : 0));
       SparkEvaluation.Accuracy after = SparkEvaluation.top1(jsc, zip(sparse), test);
       Map<String, Object> baselines = new LinkedHashMap<>();
       if (o.method() == SparsifyMethod.LEARNED_NM) {
-        baselines.put("magnitude-nm", SparkEvaluation.top1(jsc, zip(applyAndFreeze(original,
-            magnitudeNm(prunable, o.n(), o.m()), NmFormat.of(o.n(), o.m()))), test).top1());
+        baselines.put("magnitude-nm", SparkEvaluation.top1(jsc, zip(finish(o, original,
+            magnitudeNm(prunable, o.n(), o.m()), NmFormat.of(o.n(), o.m()), hconf, null, progress)), test).top1());
       } else if (o.method() == SparsifyMethod.ALLOCATION) {
         for (String b : List.of(UniformAllocation.NAME, ErkAllocation.NAME)) {
           MaskSet bm = (b.equals(UniformAllocation.NAME) ? UniformAllocation.allocate(prunable, o.target())
               : ErkAllocation.allocate(prunable, o.target())).toMasks(prunable);
-          baselines.put(b, SparkEvaluation.top1(jsc, zip(applyAndFreeze(original, bm, null)), test).top1());
+          baselines.put(b, SparkEvaluation.top1(jsc, zip(finish(o, original, bm, null, hconf, null, progress)), test)
+              .top1());
         }
       }
       double wall = (System.nanoTime() - t0) / 1e9 + (extra.containsKey("resumedSeconds")
@@ -440,6 +442,36 @@ public final class SparsifyJob {
   }
 
   /** A copy of {@code original} holding {@code masks}, frozen; layers whose mask is {@code nm} use the compressed kernels. */
+  /**
+   * The masked, frozen copy of {@code original}, with its batch-norm statistics re-estimated on the first
+   * {@code --bn-recalibration} training images when that is set (the same images for every method and baseline).
+   */
+  static ComputationGraph finish(SparsifyOptions o, ComputationGraph original, MaskSet masks, NmFormat nm,
+      Configuration hconf, Map<String, Object> extra, Consumer<String> progress) {
+    ComputationGraph g = applyAndFreeze(original, masks, nm);
+    if (o.bnRecalibration() > 0) {
+      long t = System.nanoTime();
+      BatchOptions opts = BatchOptions.builder().batchSize(Math.max(o.batchSize(), 64)).normalization(o.normalize()
+          ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
+      long used;
+      try {
+        used = BnRecalibration.recalibrate(g, ParquetDataSets.localIterator(o.data(), o.trainSplit(), opts, hconf),
+            o.bnRecalibration());
+      } catch (IllegalArgumentException e) {
+        throw new SparsifyException("--bn-recalibration " + o.bnRecalibration() + " on --model " + o.model() + ": "
+            + e.getMessage(), e);
+      }
+      double seconds = (System.nanoTime() - t) / 1e9;
+      if (extra != null) {
+        extra.put("bnRecalibrationImages", used);
+        extra.put("bnRecalibrationSeconds", seconds);
+        progress.accept(String.format(Locale.ROOT, "batch-norm statistics re-estimated on %d '%s' images in %.1f s",
+            used, o.trainSplit(), seconds));
+      }
+    }
+    return g;
+  }
+
   static ComputationGraph applyAndFreeze(ComputationGraph original, MaskSet masks, NmFormat nm) {
     ComputationGraph copy = original.clone();
     MaskedNetwork net = MaskedNetwork.of(copy);

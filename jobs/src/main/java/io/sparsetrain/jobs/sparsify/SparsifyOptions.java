@@ -55,6 +55,7 @@ public final class SparsifyOptions {
   private final int n;
   private final int m;
   private final int calibrationSize;
+  private final int bnRecalibration;
   private final int epochs;
   private final int batchSize;
   private final int workers;
@@ -92,6 +93,7 @@ public final class SparsifyOptions {
     n = b.n;
     m = b.m;
     calibrationSize = b.calibrationSize;
+    bnRecalibration = b.bnRecalibration;
     epochs = b.epochs;
     batchSize = b.batchSize;
     workers = b.workers;
@@ -136,6 +138,11 @@ public final class SparsifyOptions {
   public int n() { return n; }
   public int m() { return m; }
   public int calibrationSize() { return calibrationSize; }
+  /**
+   * Training images used to re-estimate batch-norm statistics of every masked model evaluated, 0 = off (str-bn,
+   * which learns the batch-norm layers themselves, does not use it).
+   */
+  public int bnRecalibration() { return bnRecalibration; }
   public int epochs() { return epochs; }
   public int batchSize() { return batchSize; }
   /** Workers (partitions) per averaging round; 0 = Spark's default parallelism. */
@@ -202,6 +209,7 @@ public final class SparsifyOptions {
     o.put("n", n);
     o.put("m", m);
     o.put("calibrationSize", calibrationSize);
+    o.put("bnRecalibration", bnRecalibration);
     o.put("epochs", epochs);
     o.put("batchSize", batchSize);
     o.put("workers", workers);
@@ -249,6 +257,7 @@ public final class SparsifyOptions {
     private int n = DEFAULT_N;
     private int m = DEFAULT_M;
     private int calibrationSize = DEFAULT_CALIBRATION_SIZE;
+    private int bnRecalibration;
     private int epochs = DEFAULT_EPOCHS;
     private int batchSize = DEFAULT_BATCH_SIZE;
     private int workers;
@@ -287,6 +296,7 @@ public final class SparsifyOptions {
     public Builder target(Double v) { target = v; return this; }
     public Builder nm(int n, int m) { this.n = n; this.m = m; return this; }
     public Builder calibrationSize(int v) { calibrationSize = v; return this; }
+    public Builder bnRecalibration(int v) { bnRecalibration = v; return this; }
     public Builder epochs(int v) { epochs = v; return this; }
     public Builder batchSize(int v) { batchSize = v; return this; }
     public Builder workers(int v) { workers = v; return this; }
@@ -350,6 +360,7 @@ public final class SparsifyOptions {
           ? "--method apply needs --masks FILE (a mask set written by sparsify or train)"
           : "--masks is only used by --method apply");
       require(calibrationSize >= 1, "--calibration-size must be >= 1, got " + calibrationSize);
+      require(bnRecalibration >= 0, "--bn-recalibration must be >= 0 (0 = off), got " + bnRecalibration);
       require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
       require(batchSize >= 1, "--batch-size must be >= 1, got " + batchSize);
       require(workers >= 0, "--workers must be >= 0 (0 = Spark's default parallelism), got " + workers);

@@ -122,6 +122,39 @@ class SparsifyJobTest {
   }
 
   @Test
+  void bnRecalibrationReestimatesOnlyTheStatisticsOfResultAndBaselines() throws Exception {
+    Path plain = tmp.resolve("plain");
+    SparsifyJob.Result p = SparsifyJob.run(SparsifyFixtures.spark(), base(plain, "uniform").target(0.7).build(),
+        s -> { });
+    Path recal = tmp.resolve("recal");
+    List<String> lines = new ArrayList<>();
+    SparsifyJob.Result r = SparsifyJob.run(SparsifyFixtures.spark(), base(recal, "uniform").target(0.7)
+        .bnRecalibration(200).build(), lines::add);
+    assertEquals(p.masks(), r.masks(), "same masks");
+    assertEquals(200L, ((Number) r.summary().get("bnRecalibrationImages")).longValue());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("batch-norm statistics re-estimated on 200 'train' images")),
+        "progress: " + lines);
+    // expected: the plain result recalibrated directly on the first 200 training images (batches of 64)
+    ComputationGraph want = p.model().clone();
+    io.sparsetrain.nn.BnRecalibration.recalibrate(want, io.sparsetrain.dataprep.ParquetDataSets.localIterator(
+        SparsifyFixtures.dataset().toString(), "train", io.sparsetrain.dataprep.BatchOptions.builder().batchSize(64)
+            .build(), new org.apache.hadoop.conf.Configuration()), 200);
+    for (String k : want.paramTable().keySet()) {
+      float[] got = r.model().getParam(k).dup('c').data().asFloat();
+      float[] before = p.model().getParam(k).dup('c').data().asFloat();
+      if (k.endsWith("_mean") || k.endsWith("_var")) {
+        assertArrayEquals(want.getParam(k).dup('c').data().asFloat(), got, 1e-5f, k);
+        assertFalse(java.util.Arrays.equals(before, got), k + " re-estimated");
+      } else {
+        assertArrayEquals(before, got, k + " untouched");
+      }
+    }
+    double top1 = (double) r.summary().get("top1After");
+    double top1Plain = (double) p.summary().get("top1After");
+    System.out.printf("uniform 70%%: top-1 %.4f without, %.4f with BN recalibration%n", top1Plain, top1);
+  }
+
+  @Test
   void allocationUniformAndErkHitTheGlobalTargetExactly() throws Exception {
     double target = 0.7;
     for (String method : List.of("uniform", "erk", "allocation")) {
