@@ -78,6 +78,15 @@ public final class StrBnConversion {
      * @throws IllegalArgumentException naming the vertex when the graph has a vertex that removal does not support
      * @throws IllegalStateException when the converted graph does not reproduce the trained one at g(s) = 0
      */
+    /** Puts {@code bl} on (a copy of) {@code updater} with L2 {@code weightDecay} on weights and biases. */
+    static void training(BaseLayer bl, IUpdater updater, double weightDecay) {
+        List<Regularization> l2 = weightDecay > 0 ? List.of(new L2Regularization(weightDecay)) : List.of();
+        bl.setIUpdater(updater.clone());
+        bl.setBiasUpdater(null);
+        bl.setRegularization(new ArrayList<>(l2));
+        bl.setRegularizationBias(new ArrayList<>(l2));
+    }
+
     public static Converted convert(ComputationGraph trained, StrBnThreshold threshold, double thresholdDecay, double gammaDecay,
                                     INDArray calibration, IUpdater updater, double weightDecay) {
         ChannelFlow flow = ChannelFlow.of(trained);
@@ -124,13 +133,9 @@ public final class StrBnConversion {
             ((LayerVertex) conf.getVertices().get(name)).getLayerConf().setLayer(s);
         }
         // training settings of every layer
-        List<Regularization> l2 = weightDecay > 0 ? List.of(new L2Regularization(weightDecay)) : List.of();
         for (GraphVertex v : conf.getVertices().values()) {
             if (v instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer bl) {
-                bl.setIUpdater(updater.clone());
-                bl.setBiasUpdater(null);
-                bl.setRegularization(new ArrayList<>(l2));
-                bl.setRegularizationBias(new ArrayList<>(l2));
+                training(bl, updater, weightDecay);
                 if (bl instanceof StrBatchNormalization s) {
                     s.setRegularization(gammaDecay > 0 ? new ArrayList<>(List.of(new L2Regularization(gammaDecay))) : new ArrayList<>());
                     s.setThresholdFunction(threshold.function());

@@ -49,6 +49,7 @@ public final class StrBnOptions {
     private final StrBnThreshold.ThresholdFunction function;
     private final double initialS;
     private final long maxStepsPerEpoch;
+    private final int fineTuneEpochs;
 
     private StrBnOptions(Builder b) {
         if (b.epochs < 1) {
@@ -92,6 +93,10 @@ public final class StrBnOptions {
         this.function = Objects.requireNonNull(b.function, "thresholdFunction");
         this.initialS = b.initialS;
         this.maxStepsPerEpoch = b.maxStepsPerEpoch;
+        if (b.fineTuneEpochs < 0) {
+            throw new IllegalArgumentException("fineTuneEpochs must be >= 0, got fineTuneEpochs=" + b.fineTuneEpochs);
+        }
+        this.fineTuneEpochs = b.fineTuneEpochs;
     }
 
     public static Builder builder() {
@@ -121,6 +126,12 @@ public final class StrBnOptions {
     public double initialS() { return initialS; }
     /** At most this many minibatches per epoch (0 = the whole iterator). */
     public long maxStepsPerEpoch() { return maxStepsPerEpoch; }
+    /**
+     * Epochs of plain training of the smaller model after the dead filters are removed (0 = none): every
+     * remaining parameter, the same optimizer and learning rate (a fresh cosine decay), {@link #weightDecay()}
+     * only, no sparsity pressure. The recovery phase the pressure-on run lacks.
+     */
+    public int fineTuneEpochs() { return fineTuneEpochs; }
 
     /** The threshold rule of every STR-BN layer. */
     public StrBnThreshold threshold() {
@@ -146,9 +157,9 @@ public final class StrBnOptions {
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "StrBnOptions{epochs=%d, optimizer=%s, momentum=%s, learningRate=%s, learningRatePer256=%s, "
-                        + "cosine=%s, weightDecay=%s, thresholdDecay=%s, gammaDecay=%s, thresholdFunction=%s, initialS=%s, maxStepsPerEpoch=%d}",
+                        + "cosine=%s, weightDecay=%s, thresholdDecay=%s, gammaDecay=%s, thresholdFunction=%s, initialS=%s, maxStepsPerEpoch=%d, fineTuneEpochs=%d}",
                 epochs, optimizer, momentum, learningRate == null ? "scaled" : learningRate, learningRatePer256, cosine, weightDecay,
-                thresholdDecay, gammaDecay, function, initialS, maxStepsPerEpoch);
+                thresholdDecay, gammaDecay, function, initialS, maxStepsPerEpoch, fineTuneEpochs);
     }
 
     public static final class Builder {
@@ -164,6 +175,7 @@ public final class StrBnOptions {
         private StrBnThreshold.ThresholdFunction function = DEFAULT_FUNCTION;
         private double initialS = DEFAULT_INITIAL_S;
         private long maxStepsPerEpoch;
+        private int fineTuneEpochs;
 
         public Builder epochs(int v) { epochs = v; return this; }
         public Builder optimizer(Optimizer v) { optimizer = v; return this; }
@@ -180,6 +192,7 @@ public final class StrBnOptions {
         public Builder thresholdFunction(StrBnThreshold.ThresholdFunction v) { function = v; return this; }
         public Builder initialS(double v) { initialS = v; return this; }
         public Builder maxStepsPerEpoch(long v) { maxStepsPerEpoch = v; return this; }
+        public Builder fineTuneEpochs(int v) { fineTuneEpochs = v; return this; }
 
         public StrBnOptions build() {
             return new StrBnOptions(this);

@@ -14,11 +14,20 @@ import java.util.Locale;
  * @param inserted STR-BN layers inserted after layers that had no batch norm (they stay as batch norms)
  * @param notes dead channels that stayed and why, and other remarks
  * @param steps training steps run
- * @param finalLoss loss of the last step
+ * @param finalLoss loss of the last STR-BN step
+ * @param fineTuned the smaller graph after {@link StrBnOptions#fineTuneEpochs()} of plain training, or null
+ * @param fineTuneSteps fine-tune steps run
+ * @param fineTuneLoss loss of the last fine-tune step (NaN without one)
  */
 public record StrBnResult(org.deeplearning4j.nn.graph.ComputationGraph smaller,
                           org.deeplearning4j.nn.graph.ComputationGraph softThresholded, List<LayerRemoval> layers,
-                          ModelCost before, ModelCost after, List<String> inserted, List<String> notes, long steps, double finalLoss) {
+                          ModelCost before, ModelCost after, List<String> inserted, List<String> notes, long steps, double finalLoss,
+                          org.deeplearning4j.nn.graph.ComputationGraph fineTuned, long fineTuneSteps, double fineTuneLoss) {
+
+    /** The model to deploy: the fine-tuned smaller graph when there is one, else the smaller graph. */
+    public org.deeplearning4j.nn.graph.ComputationGraph model() {
+        return fineTuned != null ? fineTuned : smaller;
+    }
 
     /** Filters removed over all layers. */
     public int filtersRemoved() {

@@ -5,19 +5,25 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.learning.config.IUpdater;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * STR-BN structured pruning of a trained graph (METHODS.md section 4): convert its batch norms to STR-BN
  * ({@link StrBnConversion}), train weights and thresholds for a few epochs ({@link StrBnOptions}), then
- * remove the dead filters physically ({@link StrBnRemoval}). The trained graph is not modified.
+ * remove the dead filters physically ({@link StrBnRemoval}), optionally fine-tune the smaller graph without sparsity
+ * pressure ({@link StrBnOptions#fineTuneEpochs()}). The trained graph is not modified.
  */
 public final class StrBnSparsifier {
 
@@ -66,24 +72,57 @@ public final class StrBnSparsifier {
                 opts.updater(batch, total), opts.weightDecay());
         ComputationGraph g = conv.graph();
         Progress progress = new Progress(listener);
+        trainEpochs(g, train, opts.epochs(), opts.maxStepsPerEpoch(), progress);
+        StrBnRemoval.Removed removed = StrBnRemoval.remove(g, trained);
+        ModelCost before = ModelCost.of(trained, input);
+        ModelCost after = ModelCost.of(removed.graph(), input);
+        long strBnSteps = progress.step;
+        double strBnLoss = progress.lastLoss;
+        ComputationGraph fineTuned = null;
+        if (opts.fineTuneEpochs() > 0) {
+            fineTuned = fineTune(removed.graph(), opts, batch, stepsPerEpoch);
+            progress.fixedLayers = layerStates(g); // the dead set is final: report it during the fine-tune
+            progress.epochOffset = opts.epochs();
+            trainEpochs(fineTuned, train, opts.fineTuneEpochs(), opts.maxStepsPerEpoch(), progress);
+        }
+        StrBnResult r = new StrBnResult(removed.graph(), g, removed.layers(), before, after, conv.inserted(), removed.notes(),
+                strBnSteps, strBnLoss, fineTuned, progress.step - strBnSteps, fineTuned == null ? Double.NaN : progress.lastLoss);
+        LOG.info("STR-BN done:\n{}", r.summary());
+        return r;
+    }
+
+    private static void trainEpochs(ComputationGraph g, DataSetIterator train, int epochs, long maxStepsPerEpoch,
+                                    Progress progress) {
         g.setListeners(new MaskEnforcingListener(), progress);
-        for (int epoch = 0; epoch < opts.epochs(); epoch++) {
+        for (int epoch = 0; epoch < epochs; epoch++) {
             train.reset();
             long steps = 0;
-            while (train.hasNext() && (opts.maxStepsPerEpoch() == 0 || steps < opts.maxStepsPerEpoch())) {
+            while (train.hasNext() && (maxStepsPerEpoch == 0 || steps < maxStepsPerEpoch)) {
                 g.fit(train.next());
                 steps++;
             }
             g.incrementEpochCount();
         }
         g.setListeners(new ArrayList<>());
-        StrBnRemoval.Removed removed = StrBnRemoval.remove(g, trained);
-        ModelCost before = ModelCost.of(trained, input);
-        ModelCost after = ModelCost.of(removed.graph(), input);
-        StrBnResult r = new StrBnResult(removed.graph(), g, removed.layers(), before, after, conv.inserted(), removed.notes(),
-                progress.step, progress.lastLoss);
-        LOG.info("STR-BN done:\n{}", r.summary());
-        return r;
+    }
+
+    /**
+     * A trainable copy of the smaller graph: the same parameters, every layer on {@code opts}' optimizer with a
+     * fresh learning-rate decay over the fine-tune and {@link StrBnOptions#weightDecay()} as its only regularization.
+     */
+    static ComputationGraph fineTune(ComputationGraph smaller, StrBnOptions opts, int batch, long stepsPerEpoch) {
+        ComputationGraphConfiguration conf = smaller.getConfiguration().clone();
+        IUpdater updater = opts.updater(batch, stepsPerEpoch * opts.fineTuneEpochs());
+        for (GraphVertex v : conf.getVertices().values()) {
+            if (v instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer bl) {
+                StrBnConversion.training(bl, updater, opts.weightDecay());
+            }
+        }
+        conf.setIterationCount(0);
+        conf.setEpochCount(0);
+        ComputationGraph out = new ComputationGraph(conf);
+        out.init(smaller.params().dup(), false);
+        return out;
     }
 
     private static long countSteps(DataSetIterator it, long max) {
@@ -117,6 +156,8 @@ public final class StrBnSparsifier {
         private final StrBnProgressListener listener;
         private long step;
         private double lastLoss = Double.NaN;
+        private List<StrBnProgress.Layer> fixedLayers;
+        private int epochOffset;
 
         Progress(StrBnProgressListener listener) {
             this.listener = listener;
@@ -128,7 +169,8 @@ public final class StrBnSparsifier {
             ComputationGraph g = (ComputationGraph) model;
             double reg = g.calcRegularizationScore(true);
             lastLoss = g.score() - reg;
-            listener.onStep(new StrBnProgress(step, epoch, lastLoss, reg, layerStates(g)));
+            listener.onStep(new StrBnProgress(step, epochOffset + epoch, lastLoss, reg,
+                    fixedLayers != null ? fixedLayers : layerStates(g)));
         }
     }
 }

@@ -8,6 +8,7 @@
  * <pre>
  *   StrBnResult r = StrBnSparsifier.run(trainedGraph, trainIterator, StrBnOptions.builder()...build(), progress -&gt; log(progress));
  *   r.smaller();          // smaller ComputationGraph, same layer classes (sparse layers stay sparse)
+ *   r.model();            // the smaller graph after fineTuneEpochs of plain training (or r.smaller() without)
  *   r.layers();           // per conv / hidden dense layer: filters before, dead, after
  *   r.before(), r.after() // ModelCost: parameters and multiply-adds per image
  *   r.summary();          // table for the job log

@@ -42,6 +42,7 @@ class StrBnSparsifierTest {
     static List<StrBnProgress> leNetSteps = new ArrayList<>();
     static ComputationGraph resNet;
     static StrBnResult resNetResult;
+    static List<StrBnProgress> resNetSteps = new ArrayList<>();
 
     @BeforeAll
     static void run() {
@@ -55,7 +56,7 @@ class StrBnSparsifierTest {
         resNet = ResNets.init(ResNets.cifar(8, 8, spec));
         resNet.fit(iterator(train, 32), 1);
         resNetResult = StrBnSparsifier.run(resNet, iterator(train, 32), StrBnOptions.builder().epochs(2).learningRate(0.05).initialS(-2)
-                .thresholdDecay(0.5).gammaDecay(0.1).weightDecay(5e-4).build(), StrBnProgressListener.none());
+                .thresholdDecay(0.5).gammaDecay(0.1).weightDecay(5e-4).fineTuneEpochs(1).build(), resNetSteps::add);
     }
 
     static ListDataSetIterator<DataSet> iterator(DataSet d, int batch) {
@@ -88,6 +89,26 @@ class StrBnSparsifierTest {
         assertInstanceOf(SparseConvolution.class, ((LayerVertex) v.get("conv2")).getLayerConf().getLayer());
         assertInstanceOf(SparseDense.class, ((LayerVertex) v.get("fc1")).getLayerConf().getLayer());
         assertInstanceOf(FastBatchNormalization.class, ((LayerVertex) v.get("fc1_strbn")).getLayerConf().getLayer());
+    }
+
+    @Test
+    void resNetFineTuneTrainsTheSmallerModelWithoutChangingItsShape() {
+        StrBnResult r = resNetResult;
+        ComputationGraph ft = r.fineTuned();
+        assertTrue(ft != null && r.model() == ft);
+        assertEquals(24, r.fineTuneSteps(), "one epoch of 768 images in batches of 32");
+        assertEquals(48 + 24, resNetSteps.size());
+        StrBnProgress last = resNetSteps.get(resNetSteps.size() - 1);
+        assertEquals(2, last.epoch(), "fine-tune epochs are numbered after the STR-BN epochs");
+        assertEquals(r.layers().stream().mapToInt(LayerRemoval::dead).sum(), last.deadTotal(), "dead set reported as final");
+        for (LayerRemoval l : r.layers()) {
+            assertEquals(l.after(), nOut(ft, l.layer()), l.layer());
+        }
+        assertEquals(r.smaller().numParams(), ft.numParams());
+        assertTrue(ft.params().sub(r.smaller().params()).amaxNumber().doubleValue() > 1e-3, "fine-tune moved the weights");
+        double before = r.smaller().score(train, false);
+        double after = ft.score(train, false);
+        assertTrue(after < before, "loss on the training images " + before + " -> " + after);
     }
 
     @Test

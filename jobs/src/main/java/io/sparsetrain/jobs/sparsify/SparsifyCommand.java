@@ -115,6 +115,11 @@ public final class SparsifyCommand implements Callable<Integer> {
       description = "str-bn: L2 on weights, biases and beta (default ${DEFAULT-VALUE}, the STR-BN reference).")
   double strBnWeightDecay;
 
+  @Option(names = "--finetune-epochs", defaultValue = "0",
+      description = "str-bn: epochs of plain training of the smaller model after the removal, no sparsity pressure "
+          + "(default ${DEFAULT-VALUE}).")
+  int fineTuneEpochs;
+
   @Option(names = "--train-split", defaultValue = "train") String trainSplit;
   @Option(names = "--test-split", defaultValue = "test") String testSplit;
 
@@ -171,7 +176,7 @@ public final class SparsifyCommand implements Callable<Integer> {
         .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))
         .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)
         .overwrite(overwrite).gammaDecay(gammaDecay).thresholdInit(thresholdInit).thresholdDecay(thresholdDecay)
-        .strBnWeightDecay(strBnWeightDecay).build();
+        .strBnWeightDecay(strBnWeightDecay).fineTuneEpochs(fineTuneEpochs).build();
   }
 
   @Override

@@ -83,6 +83,7 @@ public final class SparsifyOptions {
   private final double thresholdInit;
   private final double thresholdDecay;
   private final double strBnWeightDecay;
+  private final int fineTuneEpochs;
 
   private SparsifyOptions(Builder b) {
     model = b.model;
@@ -123,6 +124,7 @@ public final class SparsifyOptions {
     thresholdInit = b.thresholdInit;
     thresholdDecay = b.thresholdDecay;
     strBnWeightDecay = b.strBnWeightDecay;
+    fineTuneEpochs = b.fineTuneEpochs;
   }
 
   public static Builder builder() {
@@ -179,11 +181,14 @@ public final class SparsifyOptions {
   public double thresholdDecay() { return thresholdDecay; }
   /** STR-BN: L2 coefficient on weights, biases and beta. */
   public double strBnWeightDecay() { return strBnWeightDecay; }
+  /** str-bn: epochs of plain training of the smaller model after the removal. */
+  public int fineTuneEpochs() { return fineTuneEpochs; }
 
   /** The core STR-BN settings of this run: Nesterov momentum 0.875, cosine decay of {@link #learningRate()}. */
   public StrBnOptions strBnOptions() {
     return StrBnOptions.builder().epochs(epochs).learningRate(learningRate).gammaDecay(gammaDecay)
-        .initialS(thresholdInit).thresholdDecay(thresholdDecay).weightDecay(strBnWeightDecay).build();
+        .initialS(thresholdInit).thresholdDecay(thresholdDecay).weightDecay(strBnWeightDecay)
+        .fineTuneEpochs(fineTuneEpochs).build();
   }
 
   /** The temperature per optimizer step, annealed over {@code totalSteps}. */
@@ -236,6 +241,7 @@ public final class SparsifyOptions {
       o.put("thresholdInit", thresholdInit);
       o.put("thresholdDecay", thresholdDecay);
       o.put("strBnWeightDecay", strBnWeightDecay);
+      o.put("fineTuneEpochs", fineTuneEpochs);
     }
     return o;
   }
@@ -285,6 +291,7 @@ public final class SparsifyOptions {
     private double thresholdInit = DEFAULT_THRESHOLD_INIT;
     private double thresholdDecay = DEFAULT_THRESHOLD_DECAY;
     private double strBnWeightDecay = DEFAULT_STRBN_WEIGHT_DECAY;
+    private int fineTuneEpochs;
 
     private Builder() {}
 
@@ -324,6 +331,7 @@ public final class SparsifyOptions {
     public Builder thresholdInit(double v) { thresholdInit = v; return this; }
     public Builder thresholdDecay(double v) { thresholdDecay = v; return this; }
     public Builder strBnWeightDecay(double v) { strBnWeightDecay = v; return this; }
+    public Builder fineTuneEpochs(int v) { fineTuneEpochs = v; return this; }
 
     private static void require(boolean ok, String message) {
       if (!ok) {
@@ -386,6 +394,9 @@ public final class SparsifyOptions {
           + thresholdDecay);
       require(strBnWeightDecay >= 0 && !Double.isInfinite(strBnWeightDecay),
           "--strbn-weight-decay must be finite and >= 0, got " + strBnWeightDecay);
+      require(fineTuneEpochs >= 0, "--finetune-epochs must be >= 0, got " + fineTuneEpochs);
+      require(fineTuneEpochs == 0 || method == SparsifyMethod.STR_BN,
+          "--finetune-epochs is for --method str-bn (the mask methods keep the trained weights)");
       return new SparsifyOptions(this);
     }
   }

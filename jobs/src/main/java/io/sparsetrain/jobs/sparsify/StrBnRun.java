@@ -42,10 +42,11 @@ final class StrBnRun {
     List<DataSet> batches = calibration(o, hconf);
     long images = batches.stream().mapToLong(DataSet::numExamples).sum();
     StrBnOptions opts = o.strBnOptions();
-    long steps = (long) batches.size() * opts.epochs();
+    int epochs = opts.epochs() + opts.fineTuneEpochs();
+    long steps = (long) batches.size() * epochs;
     progress.accept(String.format(Locale.ROOT, "sparsify str-bn: %d calibration images in %d minibatches of %d, %d epochs, "
             + "%d steps, on the driver (STR-BN training is not distributed); %s", images, batches.size(), o.batchSize(),
-        opts.epochs(), steps, opts));
+        epochs, steps, opts));
     int every = (int) Math.max(1, steps / 20);
     long[] lastTime = {System.nanoTime()};
     long[] lastStep = {0};
@@ -59,15 +60,20 @@ final class StrBnRun {
       lastStep[0] = p.step();
       double elapsed = (now - start) / 1e9;
       int channels = p.layers().stream().mapToInt(l -> l.channels()).sum();
-      progress.accept(String.format(Locale.ROOT, "epoch %d/%d step %d/%d loss %.4f l2 %.4f dead channels %d/%d %.1f "
-              + "images/s elapsed %s eta %s", p.epoch() + 1, opts.epochs(), p.step(), steps, p.loss(), p.regularization(),
+      progress.accept(String.format(Locale.ROOT, "%sepoch %d/%d step %d/%d loss %.4f l2 %.4f dead channels %d/%d %.1f "
+              + "images/s elapsed %s eta %s", p.epoch() >= opts.epochs() ? "fine-tune " : "", p.epoch() + 1, epochs, p.step(), steps, p.loss(), p.regularization(),
           p.deadTotal(), channels, rate, io.sparsetrain.jobs.RunOrder.hms(elapsed), io.sparsetrain.jobs.RunOrder.hms(elapsed / p.step() * (steps - p.step()))));
     });
     double sparsifySeconds = (System.nanoTime() - start) / 1e9;
     for (String line : r.summary().split("\n")) {
       progress.accept(line);
     }
-    ComputationGraph smaller = r.smaller();
+    ComputationGraph smaller = r.model();
+    SparkEvaluation.Accuracy removal = null;
+    if (r.fineTuned() != null) {
+      removal = SparkEvaluation.top1(jsc, SparsifyJob.zip(r.smaller()), test);
+      progress.accept(String.format(Locale.ROOT, "top-1 after the removal, before the fine-tune: %.4f", removal.top1()));
+    }
     SparkEvaluation.Accuracy after = SparkEvaluation.top1(jsc, SparsifyJob.zip(smaller), test);
     int filters = r.layers().stream().mapToInt(LayerRemoval::before).sum();
     progress.accept(String.format(Locale.ROOT, "top-1 after: %.4f (before %.4f), top-5 %.4f (before %.4f); %d of %d "
@@ -75,6 +81,11 @@ final class StrBnRun {
         r.filtersRemoved(), filters, r.before().parameters(), r.after().parameters()));
 
     Map<String, Object> s = summary(o, r, before, after, images, sparsifySeconds, (System.nanoTime() - t0) / 1e9);
+    if (removal != null) {
+      s.put("top1BeforeFineTune", removal.top1());
+      s.put("fineTuneSteps", r.fineTuneSteps());
+      s.put("fineTuneLoss", r.fineTuneLoss());
+    }
     SparsifyJob.write(fs, new Path(out, SparsifyJob.MODEL), SparsifyJob.zip(smaller));
     Path stale = new Path(out, SparsifyJob.MASKS); // an overwritten mask-method run's; str-bn has no mask file
     if (fs.exists(stale)) {
