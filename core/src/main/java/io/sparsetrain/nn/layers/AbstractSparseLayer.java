@@ -301,6 +301,28 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
     }
 
     @Override
+    public void setWeights(float[] weights) {
+        INDArray w = weightParam();
+        if (weights.length != w.length()) {
+            throw new IllegalArgumentException("layer " + layerName() + ": W has " + w.length() + " entries, got " + weights.length);
+        }
+        for (int i = 0; i < weights.length; i++) {
+            if (!Float.isFinite(weights[i])) {
+                throw new IllegalArgumentException("layer " + layerName() + ": weight " + i + " is " + weights[i]);
+            }
+        }
+        NdFloats.write(weights, w, paramOrder());
+        enforceMask();
+        dropForwardCache();
+    }
+
+    @Override
+    public float[] weightGradient() {
+        INDArray g = gradientViews == null ? null : gradientViews.get(WEIGHT_KEY);
+        return g == null ? new float[(int) weightParam().length()] : NdFloats.read(g, paramOrder());
+    }
+
+    @Override
     public float[] learnedGradient() {
         float[] g = lastLearnedGradient;
         return g != null ? g.clone() : new float[(int) getParam(learnedKey()).length()];

@@ -30,6 +30,13 @@ public interface MaskLearningLayer extends SparseLayer {
     float[] learnedGradient();
 
     /**
+     * dL/dW from the last backward pass in the storage order of {@link #maskShape()} (zero where the mask prunes,
+     * and everywhere unless the weights are trainable: a fixed mask or {@link MaskLearning#isAdjustWeights()});
+     * summed over the minibatch like {@link #learnedGradient()}. Zeros before the first backward pass.
+     */
+    float[] weightGradient();
+
+    /**
      * The mask inference uses: the argmax N:M pattern per group ({@link GumbelNmMask#hardMask()}), the magnitude
      * mask 1[|W| &gt; T], or in {@link MaskMode#FIXED} the parameter "M".
      */

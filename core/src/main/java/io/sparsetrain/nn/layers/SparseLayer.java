@@ -20,6 +20,14 @@ public interface SparseLayer {
     /** A copy of the weights (already multiplied by the mask). */
     float[] weights();
 
+    /**
+     * Replaces the weights (storage order of {@link #maskShape()}); with a fixed mask the masked entries are then
+     * zeroed. For weight adjustment during mask learning and for copying adjusted weights back.
+     *
+     * @throws IllegalArgumentException if the length is wrong or a value is not finite
+     */
+    void setWeights(float[] weights);
+
     /** A copy of the 0/1 mask. */
     float[] mask();
 

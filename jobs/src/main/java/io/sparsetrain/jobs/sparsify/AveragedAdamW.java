@@ -7,6 +7,9 @@ import java.io.Serializable;
  * update as {@code io.sparsetrain.learn.optim.AdamW} (decoupled weight decay, bias-corrected moments), but with
  * its state exposed so that workers start each averaging round from the driver's averaged moments, as DL4J's
  * parameter averaging does with its updater state. Step counts are global optimizer steps.
+ *
+ * <p>Entries from {@link #split} on use {@link #splitLearningRate} and no weight decay: the weights that
+ * {@code --adjust-weights} appends to the thresholds.
  */
 final class AveragedAdamW implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -17,24 +20,38 @@ final class AveragedAdamW implements Serializable {
 
   final double learningRate;
   final double weightDecay;
+  final int split;
+  final double splitLearningRate;
   final float[] m;
   final float[] v;
   long step;
 
   AveragedAdamW(double learningRate, double weightDecay, int size) {
-    this(learningRate, weightDecay, new float[size], new float[size], 0);
+    this(learningRate, weightDecay, size, 0, new float[size], new float[size], 0);
   }
 
-  AveragedAdamW(double learningRate, double weightDecay, float[] m, float[] v, long step) {
+  /** Entries {@code split..size-1} train at {@code splitLearningRate} without weight decay. */
+  AveragedAdamW(double learningRate, double weightDecay, int split, double splitLearningRate, float[] m, float[] v,
+      long step) {
+    if (split < 0 || split > m.length) {
+      throw new IllegalArgumentException("split " + split + " outside 0.." + m.length);
+    }
     this.learningRate = learningRate;
     this.weightDecay = weightDecay;
+    this.split = split;
+    this.splitLearningRate = splitLearningRate;
     this.m = m;
     this.v = v;
     this.step = step;
   }
 
   AveragedAdamW copy() {
-    return new AveragedAdamW(learningRate, weightDecay, m.clone(), v.clone(), step);
+    return withMoments(m.clone(), v.clone(), step);
+  }
+
+  /** The same settings with other moments (averaged ones, or read from a checkpoint). */
+  AveragedAdamW withMoments(float[] m, float[] v, long step) {
+    return new AveragedAdamW(learningRate, weightDecay, split, splitLearningRate, m, v, step);
   }
 
   /** One update of {@code params} in place with the gradient of the mean loss. */
@@ -51,8 +68,11 @@ final class AveragedAdamW implements Serializable {
       m[i] = (float) (BETA1 * m[i] + (1 - BETA1) * g);
       v[i] = (float) (BETA2 * v[i] + (1 - BETA2) * g * g);
       double p = params[i];
-      p -= learningRate * weightDecay * p; // decoupled decay
-      params[i] = (float) (p - learningRate * (m[i] / c1) / (Math.sqrt(v[i] / c2) + EPSILON));
+      double lr = i < split ? learningRate : splitLearningRate;
+      if (i < split) {
+        p -= lr * weightDecay * p; // decoupled decay
+      }
+      params[i] = (float) (p - lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + EPSILON));
     }
   }
 }

@@ -99,7 +99,7 @@ public final class AveragingMaskTrainer implements MaskTrainer {
           long global = base + steps;
           WorkerObjective.Step st = obj.step(m, s.vector, batch, global, global * 1_000_003L + partition);
           s.optimizer.step(s.vector, st.gradient());
-          obj.clamp(s.vector);
+          obj.clamp(s.vector, m.layers.size());
           obj.setVector(m, s.vector);
           lossSum += st.loss();
           examples += batch.numExamples();
@@ -145,8 +145,7 @@ public final class AveragingMaskTrainer implements MaskTrainer {
       fvv[i] = (float) (v[i] / steps);
     }
     long advanced = Math.round(steps / (double) results.size());
-    AveragedAdamW o = new AveragedAdamW(state.optimizer.learningRate, state.optimizer.weightDecay, fm, fvv,
-        state.optimizer.step + advanced);
+    AveragedAdamW o = state.optimizer.withMoments(fm, fvv, state.optimizer.step + advanced);
     return new Round(new TrainerState(fv, o), loss / steps, examples, steps, results.size());
   }
 

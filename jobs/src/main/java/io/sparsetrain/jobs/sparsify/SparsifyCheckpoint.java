@@ -43,9 +43,10 @@ record SparsifyCheckpoint(String method, int epoch, int roundInEpoch, double ela
 
   /**
    * @param where the file, for messages
+   * @param optimizer the run's optimizer settings (learning rates, decay, split); the moments come from the file
    * @throws SparsifyException for a foreign or truncated file
    */
-  static SparsifyCheckpoint fromBytes(byte[] bytes, String where, double learningRate, double weightDecay) {
+  static SparsifyCheckpoint fromBytes(byte[] bytes, String where, AveragedAdamW optimizer) {
     try {
       DataInputStream d = new DataInputStream(new ByteArrayInputStream(bytes));
       int magic = d.readInt();
@@ -73,7 +74,8 @@ record SparsifyCheckpoint(String method, int epoch, int roundInEpoch, double ela
         }
       }
       return new SparsifyCheckpoint(method, epoch, round, elapsed,
-          new TrainerState(a[0], new AveragedAdamW(learningRate, weightDecay, a[1], a[2], step)));
+          new TrainerState(a[0], new AveragedAdamW(optimizer.learningRate, optimizer.weightDecay,
+              Math.min(optimizer.split, n), optimizer.splitLearningRate, a[1], a[2], step)));
     } catch (EOFException e) {
       throw new SparsifyException(where + " is truncated");
     } catch (IOException e) {

@@ -91,6 +91,14 @@ public final class SparsifyCommand implements Callable<Integer> {
   @Option(names = "--control-weight", defaultValue = "1.0", description = "Weight of the control loss (allocation).")
   double controlWeight;
 
+  @Option(names = "--adjust-weights", description = "allocation: train the pruned layers' weights on L_rec too "
+      + "(Adam at --weight-lr), else they stay frozen (default).")
+  boolean adjustWeights;
+
+  @Option(names = "--weight-lr", defaultValue = "1e-4",
+      description = "allocation --adjust-weights: learning rate of the weights (default ${DEFAULT-VALUE}).")
+  double weightLearningRate;
+
   @Option(names = "--allocation-start", defaultValue = "best",
       description = "best | uniform | erk | kde: where the thresholds start (allocation; best = lower calibration L_rec).")
   String allocationStart;
@@ -171,7 +179,8 @@ public final class SparsifyCommand implements Callable<Integer> {
     return SparsifyOptions.builder().model(model).data(data).output(output).method(method).target(target).nm(n, m)
         .masks(masks).calibrationSize(calibrationSize).bnRecalibration(bnRecalibration).epochs(epochs).batchSize(batchSize).workers(workers)
         .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
-        .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
+        .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight).adjustWeights(adjustWeights)
+        .weightLearningRate(weightLearningRate)
         .allocationStart(allocationStart).controlScale(scale)
         .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))
         .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)

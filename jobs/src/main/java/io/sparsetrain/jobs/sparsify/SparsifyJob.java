@@ -116,6 +116,7 @@ public final class SparsifyJob {
       Map<String, Object> extra = new LinkedHashMap<>();
       long sparsifyStart = System.nanoTime();
       MaskSet masks;
+      ComputationGraph base = original; // the weights the masks apply to (adjusted ones with --adjust-weights)
       List<PrunableLayer> prunable = originalNet.prunableLayers();
       switch (o.method()) {
         case MAGNITUDE_NM:
@@ -131,10 +132,14 @@ public final class SparsifyJob {
           masks = given;
           break;
         default:
-          masks = learn(spark, jsc, o, original, fs, out, extra, progress, t0);
+          Learned learned = learn(spark, jsc, o, original, fs, out, extra, progress, t0);
+          masks = learned.masks();
+          if (learned.weights() != null) {
+            base = withWeights(original, learned.weights());
+          }
           break;
       }
-      ComputationGraph sparse = finish(o, original, masks, NmFormat.of(o.n(), o.m()), hconf, extra, progress);
+      ComputationGraph sparse = finish(o, base, masks, NmFormat.of(o.n(), o.m()), hconf, extra, progress);
       extra.put("sparsifySeconds", (System.nanoTime() - sparsifyStart) / 1e9
           + (extra.containsKey("resumedSeconds") ? ((Number) extra.get("resumedSeconds")).doubleValue() : 0));
       SparkEvaluation.Accuracy after = SparkEvaluation.top1(jsc, zip(sparse), test);
@@ -168,11 +173,24 @@ public final class SparsifyJob {
 
   // ------------------------------------------------------------ learning
 
-  private static MaskSet learn(SparkSession spark, JavaSparkContext jsc, SparsifyOptions o, ComputationGraph original,
+  /** What the learned methods produce: masks, and the adjusted weights per layer under --adjust-weights (else null). */
+  record Learned(MaskSet masks, Map<String, float[]> weights) {}
+
+  /** A copy of {@code original} with the given layers' weights replaced. */
+  static ComputationGraph withWeights(ComputationGraph original, Map<String, float[]> weights) {
+    ComputationGraph g = original.clone();
+    MaskedNetwork net = MaskedNetwork.of(g);
+    for (Map.Entry<String, float[]> e : weights.entrySet()) {
+      net.sparseLayers().get(e.getKey()).setWeights(e.getValue());
+    }
+    return g;
+  }
+
+  private static Learned learn(SparkSession spark, JavaSparkContext jsc, SparsifyOptions o, ComputationGraph original,
       FileSystem fs, Path out, Map<String, Object> extra, Consumer<String> progress, long t0) throws IOException {
     boolean nm = o.method() == SparsifyMethod.LEARNED_NM;
     MaskLearning settings = nm ? MaskLearning.learnedNm(o.n(), o.m(), o.tau(), o.straightThrough()).withNoiseSeed(o.seed())
-        : MaskLearning.threshold(1e-2, false);
+        : MaskLearning.threshold(1e-2, o.adjustWeights());
     ComputationGraph g = MaskLearningGraphs.prepare(original, settings, new Adam(o.learningRate()), name -> true);
     List<MaskLearningLayer> layers = MaskLearningGraphs.learningLayers(g);
     int workers = o.workers() > 0 ? o.workers() : jsc.defaultParallelism();
@@ -211,23 +229,35 @@ public final class SparsifyJob {
       allocator = calibrateAllocation(o, indexed, g, objective, extra, progress);
     }
     float[] init;
+    int split;
     if (nm) {
       init = MaskLearningGraphs.learnedVector(g);
+      split = init.length;
     } else {
       double[] t = allocator.thresholds();
-      init = new float[t.length];
+      init = new float[WorkerObjective.vectorLength(layers, o.adjustWeights())];
       for (int i = 0; i < t.length; i++) {
         init[i] = (float) t[i];
       }
+      split = t.length;
+      if (o.adjustWeights()) { // the weights follow the thresholds, layer after layer
+        int off = t.length;
+        for (MaskLearningLayer l : layers) {
+          float[] w = l.weights();
+          System.arraycopy(w, 0, init, off, w.length);
+          off += w.length;
+        }
+      }
     }
-    TrainerState state = new TrainerState(init, new AveragedAdamW(o.learningRate(), nm ? o.weightDecay() : 0, init.length));
+    AveragedAdamW optimizer = new AveragedAdamW(o.learningRate(), nm ? o.weightDecay() : 0, split,
+        o.weightLearningRate(), new float[init.length], new float[init.length], 0);
+    TrainerState state = new TrainerState(init, optimizer);
     int startEpoch = 0;
     int startRound = 0;
     double elapsedBefore = 0;
     Path cp = new Path(out, CHECKPOINT);
     if (fs.exists(cp)) {
-      SparsifyCheckpoint c = SparsifyCheckpoint.fromBytes(read(fs, cp), cp.toString(), o.learningRate(),
-          nm ? o.weightDecay() : 0);
+      SparsifyCheckpoint c = SparsifyCheckpoint.fromBytes(read(fs, cp), cp.toString(), optimizer);
       if (!c.method().equals(o.method().cliName())) {
         throw new SparsifyException("cannot resume " + cp + ": it was written by --method " + c.method() + ", not "
             + o.method());
@@ -298,11 +328,31 @@ public final class SparsifyJob {
     extra.put("workers", workers);
     extra.put("resumedSeconds", elapsedBefore);
     if (nm) {
-      return MaskLearningGraphs.learnedMasks(g);
+      return new Learned(MaskLearningGraphs.learnedMasks(g), null);
     }
-    double[] t = new double[state.vector.length];
+    double[] t = new double[layers.size()];
     for (int i = 0; i < t.length; i++) {
       t[i] = state.vector[i];
+    }
+    Map<String, float[]> adjusted = null;
+    if (o.adjustWeights()) {
+      // the masks come from the adjusted weights: rebuild the allocator's bridges and layers on them
+      adjusted = new LinkedHashMap<>();
+      double change = 0;
+      double norm = 0;
+      MaskedNetwork before = MaskedNetwork.of(original);
+      for (int l = 0; l < layers.size(); l++) {
+        float[] w = layers.get(l).weights();
+        float[] w0 = before.sparseLayers().get(layers.get(l).layerName()).weights();
+        adjusted.put(layers.get(l).layerName(), w);
+        for (int i = 0; i < w.length; i++) {
+          change += (w[i] - w0[i]) * (double) (w[i] - w0[i]);
+          norm += w0[i] * (double) w0[i];
+        }
+      }
+      extra.put("weightRelativeChange", Math.sqrt(change / norm));
+      progress.accept(String.format(Locale.ROOT, "adjusted weights: ||W - W0|| / ||W0|| = %.4f", Math.sqrt(change / norm)));
+      allocator = objective.allocator(g);
     }
     allocator.setThresholds(t);
     extra.put("kdeGlobalSparsityBeforeCorrection", allocator.kdeGlobalSparsity());
@@ -324,7 +374,7 @@ public final class SparsifyJob {
     }
     extra.put("thresholdFactor", corrected.scaleFactor());
     extra.put("thresholds", rows);
-    return corrected.masks();
+    return new Learned(corrected.masks(), adjusted);
   }
 
   /** First minibatches of the calibration set used to choose the start and the control scale. */
@@ -422,7 +472,7 @@ public final class SparsifyJob {
       MaskSet m = MaskLearningGraphs.learnedMasks(model.graph);
       return m.zeroCount() / (double) m.weightCount();
     }
-    double[] t = new double[vector.length];
+    double[] t = new double[model.layers.size()];
     for (int i = 0; i < t.length; i++) {
       t[i] = vector[i];
     }
@@ -441,7 +491,6 @@ public final class SparsifyJob {
     return b.build();
   }
 
-  /** A copy of {@code original} holding {@code masks}, frozen; layers whose mask is {@code nm} use the compressed kernels. */
   /**
    * The masked, frozen copy of {@code original}, with its batch-norm statistics re-estimated on the first
    * {@code --bn-recalibration} training images when that is set (the same images for every method and baseline).
@@ -472,6 +521,7 @@ public final class SparsifyJob {
     return g;
   }
 
+  /** A copy of {@code original} holding {@code masks}, frozen; layers whose mask is {@code nm} use the compressed kernels. */
   static ComputationGraph applyAndFreeze(ComputationGraph original, MaskSet masks, NmFormat nm) {
     ComputationGraph copy = original.clone();
     MaskedNetwork net = MaskedNetwork.of(copy);

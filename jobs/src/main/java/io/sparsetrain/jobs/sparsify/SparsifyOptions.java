@@ -17,6 +17,8 @@ import java.util.Objects;
 public final class SparsifyOptions {
   public static final int DEFAULT_N = 2;
   public static final int DEFAULT_M = 4;
+  /** Adam learning rate of the weights under --adjust-weights: "adjusted slightly". */
+  public static final double DEFAULT_WEIGHT_LEARNING_RATE = 1e-4;
   /** The FCPTS paper's calibration set size. */
   public static final int DEFAULT_CALIBRATION_SIZE = 10_000;
   public static final int DEFAULT_EPOCHS = 1;
@@ -68,6 +70,8 @@ public final class SparsifyOptions {
   private final double learningRate;
   private final double weightDecay;
   private final double controlWeight;
+  private final boolean adjustWeights;
+  private final double weightLearningRate;
   private final String allocationStart;
   private final Double controlScale;
   private final String masks;
@@ -109,6 +113,8 @@ public final class SparsifyOptions {
         : b.method == SparsifyMethod.STR_BN ? DEFAULT_STRBN_LEARNING_RATE : DEFAULT_NM_LEARNING_RATE;
     weightDecay = b.weightDecay;
     controlWeight = b.controlWeight;
+    adjustWeights = b.adjustWeights;
+    weightLearningRate = b.weightLearningRate;
     allocationStart = b.allocationStart;
     controlScale = b.controlScale;
     masks = b.masks;
@@ -158,6 +164,10 @@ public final class SparsifyOptions {
   public double learningRate() { return learningRate; }
   public double weightDecay() { return weightDecay; }
   public double controlWeight() { return controlWeight; }
+  /** allocation: train the weights of the pruned layers too (METHODS.md section 3's option), else frozen. */
+  public boolean adjustWeights() { return adjustWeights; }
+  /** allocation with {@link #adjustWeights()}: Adam learning rate of the weights. */
+  public double weightLearningRate() { return weightLearningRate; }
   /** Allocation start: best (lower calibration L_rec of uniform and erk), uniform, erk or kde. */
   public String allocationStart() { return allocationStart; }
   /** Allocation control scale lambda_0; null = calibrated from the reconstruction gradient ("auto"). */
@@ -227,6 +237,10 @@ public final class SparsifyOptions {
     o.put("learningRate", learningRate);
     o.put("weightDecay", weightDecay);
     o.put("controlWeight", controlWeight);
+    o.put("adjustWeights", adjustWeights);
+    if (adjustWeights) {
+      o.put("weightLearningRate", weightLearningRate);
+    }
     o.put("allocationStart", allocationStart);
     o.put("controlScale", controlScale == null ? "auto" : controlScale);
     o.put("masks", masks);
@@ -276,6 +290,8 @@ public final class SparsifyOptions {
     private Double learningRate;
     private double weightDecay = DEFAULT_WEIGHT_DECAY;
     private double controlWeight = 1.0;
+    private boolean adjustWeights;
+    private double weightLearningRate = DEFAULT_WEIGHT_LEARNING_RATE;
     private String allocationStart = "best";
     private Double controlScale;
     private String masks;
@@ -316,6 +332,8 @@ public final class SparsifyOptions {
     public Builder learningRate(Double v) { learningRate = v; return this; }
     public Builder weightDecay(double v) { weightDecay = v; return this; }
     public Builder controlWeight(double v) { controlWeight = v; return this; }
+    public Builder adjustWeights(boolean v) { adjustWeights = v; return this; }
+    public Builder weightLearningRate(double v) { weightLearningRate = v; return this; }
     public Builder allocationStart(String v) { allocationStart = v; return this; }
     public Builder controlScale(Double v) { controlScale = v; return this; }
     public Builder masks(String v) { masks = v; return this; }
@@ -382,6 +400,9 @@ public final class SparsifyOptions {
           + weightDecay);
       require(controlWeight >= 0 && !Double.isInfinite(controlWeight), "--control-weight must be finite and >= 0, got "
           + controlWeight);
+      require(!adjustWeights || method == SparsifyMethod.ALLOCATION,
+          "--adjust-weights is for --method allocation (learned-nm keeps the trained weights by design)");
+      require(positiveFinite(weightLearningRate), "--weight-lr must be finite and > 0, got " + weightLearningRate);
       require(List.of("best", "uniform", "erk", "kde").contains(allocationStart),
           "--allocation-start must be best, uniform, erk or kde, got " + allocationStart);
       require(controlScale == null || positiveFinite(controlScale), "--control-scale must be auto or finite and > 0, got "

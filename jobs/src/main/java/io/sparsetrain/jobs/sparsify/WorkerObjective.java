@@ -30,7 +30,10 @@ import org.nd4j.linalg.dataset.DataSet;
  *       cross-entropy against the soft targets p has the KL gradient q - p; KL = CE - H(p). The threshold
  *       gradient goes through the mask with the layers' straight-through estimator and is converted to the
  *       allocator's normalised units (times the layer's weight RMS); L_c and its gradient come from
- *       {@link ThresholdAllocator}.</li>
+ *       {@link ThresholdAllocator}. With {@code --adjust-weights} the vector continues with the weights of every
+ *       learning layer (storage order, layer after layer), their gradient is dL/dW at the kept positions, and the
+ *       dense outputs come from a separate copy of the original model (the adjusted weights are not the
+ *       teacher).</li>
  * </ul>
  */
 final class WorkerObjective implements Serializable {
@@ -45,6 +48,7 @@ final class WorkerObjective implements Serializable {
   final double allocationLearningRate;
   final double controlWeight;
   final long seed;
+  final boolean adjustWeights;
   /** Where the thresholds start (set by the driver's calibration, see {@code SparsifyJob}). */
   ThresholdAllocator.Init init = ThresholdAllocator.Init.UNIFORM;
   /**
@@ -63,6 +67,7 @@ final class WorkerObjective implements Serializable {
     this.allocationLearningRate = o.learningRate();
     this.controlWeight = o.controlWeight();
     this.seed = o.seed();
+    this.adjustWeights = o.adjustWeights();
   }
 
   TemperatureSchedule temperature() {
@@ -91,30 +96,69 @@ final class WorkerObjective implements Serializable {
     final ComputationGraph graph;
     final List<MaskLearningLayer> layers;
     final ThresholdAllocator allocator;
-    /** Dense outputs per minibatch content (allocation): they never change, the weights are frozen. */
+    /** The original model with every threshold at 0, when the weights are adjusted (else null: graph serves). */
+    final ComputationGraph teacher;
+    /** Dense outputs per minibatch content (allocation): they never change, they come from the original weights. */
     final java.util.Map<Long, INDArray> denseOutputs = new java.util.HashMap<>();
 
     Model(ComputationGraph graph, ThresholdAllocator allocator) {
+      this(graph, allocator, null);
+    }
+
+    Model(ComputationGraph graph, ThresholdAllocator allocator, ComputationGraph teacher) {
       this.graph = graph;
       this.layers = MaskLearningGraphs.learningLayers(graph);
       this.allocator = allocator;
+      this.teacher = teacher;
+      if (teacher != null) {
+        for (MaskLearningLayer l : MaskLearningGraphs.learningLayers(teacher)) {
+          l.setLearnedParams(new float[] {0f});
+        }
+      }
     }
+  }
+
+  /** Length of the learned vector: thresholds, then the weights when they are adjusted. */
+  static int vectorLength(List<MaskLearningLayer> layers, boolean adjustWeights) {
+    int n = layers.size();
+    if (adjustWeights) {
+      for (MaskLearningLayer l : layers) {
+        n += l.maskShape().size();
+      }
+    }
+    return n;
   }
 
   Model load(byte[] modelBytes) {
     try {
       ComputationGraph g = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(modelBytes), false);
-      return new Model(g, method == SparsifyMethod.ALLOCATION ? allocator(g) : null);
+      if (method != SparsifyMethod.ALLOCATION) {
+        return new Model(g, null);
+      }
+      ComputationGraph teacher = adjustWeights
+          ? ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(modelBytes), false) : null;
+      return new Model(g, allocator(g), teacher);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot restore the broadcast learning graph: " + e.getMessage(), e);
     }
   }
 
-  /** Writes the vector into the graph: logits as they are, normalised thresholds times the layer's RMS. */
+  /**
+   * Writes the vector into the graph: logits as they are, normalised thresholds times the layer's RMS (and the
+   * weights after them when they are adjusted).
+   */
   void setVector(Model model, float[] vector) {
     if (method == SparsifyMethod.ALLOCATION) {
+      int off = model.layers.size();
+      boolean withWeights = vector.length > off; // the driver's start probes pass thresholds only
       for (int l = 0; l < model.layers.size(); l++) {
-        model.layers.get(l).setLearnedParams(new float[] {(float) model.allocator.bridge(l).toWeightUnits(vector[l])});
+        MaskLearningLayer layer = model.layers.get(l);
+        layer.setLearnedParams(new float[] {(float) model.allocator.bridge(l).toWeightUnits(vector[l])});
+        if (withWeights) {
+          int n = (int) layer.maskShape().size();
+          layer.setWeights(java.util.Arrays.copyOfRange(vector, off, off + n));
+          off += n;
+        }
       }
     } else {
       MaskLearningGraphs.setLearnedVector(model.graph, vector);
@@ -132,7 +176,8 @@ final class WorkerObjective implements Serializable {
     int b = batch.numExamples();
     if (method == SparsifyMethod.ALLOCATION) {
       Reconstruction rec = reconstruction(model, vector, batch);
-      double[] t = new double[vector.length];
+      int layers = model.layers.size();
+      double[] t = new double[layers];
       for (int l = 0; l < t.length; l++) {
         t[l] = vector[l];
       }
@@ -140,8 +185,18 @@ final class WorkerObjective implements Serializable {
       double[] control = model.allocator.controlLossGradient();
       double controlLoss = model.allocator.controlLoss();
       float[] grad = new float[vector.length];
-      for (int l = 0; l < grad.length; l++) {
+      for (int l = 0; l < layers; l++) {
         grad[l] = (float) (rec.gradient()[l] + controlWeight * controlScale * control[l]);
+      }
+      if (adjustWeights) {
+        int off = layers;
+        for (MaskLearningLayer layer : model.layers) {
+          float[] dw = layer.weightGradient();
+          for (int i = 0; i < dw.length; i++) {
+            grad[off + i] = dw[i] / b; // KL of the mean: DL4J's gradients are minibatch sums
+          }
+          off += dw.length;
+        }
       }
       return new Step(rec.kl() + controlWeight * controlScale * controlLoss, grad);
     }
@@ -173,10 +228,14 @@ final class WorkerObjective implements Serializable {
     long key = contentKey(x);
     INDArray p = model.denseOutputs.get(key);
     if (p == null) {
-      for (MaskLearningLayer l : model.layers) {
-        l.setLearnedParams(new float[] {0f});
+      if (model.teacher != null) {
+        p = model.teacher.outputSingle(false, x).castTo(DataType.FLOAT).dup();
+      } else {
+        for (MaskLearningLayer l : model.layers) {
+          l.setLearnedParams(new float[] {0f});
+        }
+        p = g.outputSingle(false, x).castTo(DataType.FLOAT).dup();
       }
-      p = g.outputSingle(false, x).castTo(DataType.FLOAT).dup();
       model.denseOutputs.put(key, p);
     }
     setVector(model, vector);
@@ -191,7 +250,7 @@ final class WorkerObjective implements Serializable {
         entropy -= v * Math.log(v);
       }
     }
-    double[] grad = new double[vector.length];
+    double[] grad = new double[model.layers.size()];
     for (int l = 0; l < grad.length; l++) {
       grad[l] = model.layers.get(l).learnedGradient()[0] / b * model.allocator.bridge(l).scale();
     }
@@ -212,9 +271,9 @@ final class WorkerObjective implements Serializable {
   record Reconstruction(double kl, double[] gradient) {}
 
   /** After an optimizer step: thresholds stay above the allocator's minimum. */
-  void clamp(float[] vector) {
+  void clamp(float[] vector, int thresholds) {
     if (method == SparsifyMethod.ALLOCATION) {
-      for (int i = 0; i < vector.length; i++) {
+      for (int i = 0; i < thresholds; i++) {
         vector[i] = (float) Math.max(ThresholdAllocator.MIN_THRESHOLD, vector[i]);
       }
     }

@@ -201,6 +201,43 @@ class SparsifyJobTest {
   }
 
   @Test
+  void allocationWithAdjustedWeightsMasksTheAdjustedWeightsAtTheExactRate() throws Exception {
+    double target = 0.7;
+    Path out = tmp.resolve("adjusted");
+    List<String> lines = new ArrayList<>();
+    SparsifyJob.Result r = SparsifyJob.run(SparsifyFixtures.spark(), base(out, "allocation").target(target)
+        .calibrationSize(256).adjustWeights(true).weightLearningRate(1e-3).build(), lines::add);
+    lines.forEach(System.out::println);
+    Map<String, Object> j = json(out);
+    long weights = ((Number) j.get("weights")).longValue();
+    assertEquals(Math.round(target * weights), ((Number) j.get("zeros")).longValue(), "exact to one weight");
+    double change = ((Number) j.get("weightRelativeChange")).doubleValue();
+    assertTrue(change > 1e-4 && change < 0.5, "weights adjusted slightly: " + change);
+    assertTrue(lines.stream().anyMatch(s -> s.startsWith("adjusted weights: ||W - W0|| / ||W0|| = ")), "progress");
+    assertEquals(Boolean.TRUE, ((Map<?, ?>) j.get("options")).get("adjustWeights"));
+    // the model's weights are the adjusted ones times the mask: pruned exactly 0, kept ones moved
+    MaskedNetwork orig = MaskedNetwork.of(original());
+    MaskedNetwork net = MaskedNetwork.of(r.model());
+    int moved = 0;
+    for (String name : r.masks().names()) {
+      float[] w0 = orig.sparseLayers().get(name).weights();
+      float[] w = net.sparseLayers().get(name).weights();
+      Mask m = r.masks().get(name);
+      double minKept = Double.MAX_VALUE;
+      for (int i = 0; i < w.length; i++) {
+        if (m.isKept(i)) {
+          minKept = Math.min(minKept, Math.abs(w[i]));
+          moved += w[i] != w0[i] ? 1 : 0;
+        } else {
+          assertEquals(0f, w[i], name + " pruned weight " + i);
+        }
+      }
+      assertTrue(minKept > 0, name);
+    }
+    assertTrue(moved > 0, "kept weights differ from the trained ones");
+  }
+
+  @Test
   void anInterruptedLearnedRunResumesFromItsCheckpointToTheSameMasks() {
     Path full = tmp.resolve("full");
     SparsifyOptions.Builder b = base(full, "learned-nm").calibrationSize(384).checkpointEveryRounds(2).maxTestExamples(64);
