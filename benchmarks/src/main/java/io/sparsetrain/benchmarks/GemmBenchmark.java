@@ -23,7 +23,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Our kernels on ResNet conv-shaped products [rows x K x cols]: dense, 2:4 and 1:4 forward, and
  * the input and weight gradients (2:4 weight gradient also by the former dense-then-gather
- * route), on 1 and 2 kernel threads. {@link RatioReport} turns the JSON
+ * route, the sampled and the pattern-grouped kernels; 1:4 also pattern-grouped), on 1 and 2
+ * kernel threads. {@link RatioReport} turns the JSON
  * result into dense-equivalent GFLOP/s (2 * rows * K * cols per product) and ratios.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -78,6 +79,8 @@ public class GemmBenchmark {
         w14.layout();
         kernels.nmBackwardWeight(w24, dy, x, cols, dwSlots); // and the weight-gradient layouts
         kernels.nmBackwardWeight(w14, dy, x, cols, dwSlots14);
+        w24.layout().groupedLayout(); // the pattern-grouped kernel's row partition
+        w14.layout().groupedLayout();
     }
 
     @TearDown(Level.Trial)
@@ -141,9 +144,22 @@ public class GemmBenchmark {
         return dwSlots;
     }
 
+    /** The pattern-grouped kernel (rows sharing a kept pattern computed as a dense register block; not routed yet). */
+    @Benchmark
+    public float[] nm24BackwardWeightGrouped() {
+        ((VectorGemm) kernels).nmBackwardWeightGrouped(w24, dy, x, cols, dwSlots);
+        return dwSlots;
+    }
+
     @Benchmark
     public float[] nm14BackwardWeight() {
         kernels.nmBackwardWeight(w14, dy, x, cols, dwSlots14);
+        return dwSlots14;
+    }
+
+    @Benchmark
+    public float[] nm14BackwardWeightGrouped() {
+        ((VectorGemm) kernels).nmBackwardWeightGrouped(w14, dy, x, cols, dwSlots14);
         return dwSlots14;
     }
 }

@@ -211,6 +211,27 @@ public final class RatioReport {
                 count(hDw, dw24 / dw, bestGflops("nm24BackwardWeight", s, t) / bestGflops("denseBackwardWeight", s, t), 1.4);
             }
         }
+        int[] hGrouped = new int[2];
+        boolean grouped = results.keySet().stream().anyMatch(key -> key.startsWith("nm24BackwardWeightGrouped|"));
+        if (grouped) {
+            System.out.println();
+            System.out.println("WEIGHT GRADIENT, pattern-grouped kernel (not routed yet) vs dense dY * X^T");
+            System.out.println(String.format("%-15s %2s | %13s %13s %7s | %13s %13s %7s %7s",
+                    "rows x K x cols", "T", "dW dense", "dW 2:4 grp", "ratio", "dW 1:4", "dW 1:4 grp", "ratio", "1:4 rt"));
+            for (String s : shapes(false)) {
+                for (int t : threadCounts()) {
+                    double dw = gflops("denseBackwardWeight", s, t);
+                    double g24 = gflops("nm24BackwardWeightGrouped", s, t);
+                    System.out.println(String.format(Locale.ROOT, "%-15s %2d | %s %s %7s | %s %s %7s %7s", s, t,
+                            cell("denseBackwardWeight", s, t), cell("nm24BackwardWeightGrouped", s, t), ratio(g24, dw),
+                            cell("nm14BackwardWeight", s, t), cell("nm14BackwardWeightGrouped", s, t),
+                            ratio(gflops("nm14BackwardWeightGrouped", s, t), dw),
+                            ratio(gflops("nm14BackwardWeight", s, t), dw)));
+                    count(hGrouped, g24 / dw,
+                            bestGflops("nm24BackwardWeightGrouped", s, t) / bestGflops("denseBackwardWeight", s, t), 1.4);
+                }
+            }
+        }
         if (!shapes(true).isEmpty()) {
             System.out.println();
             System.out.println("CONV2D  3x3, stride 1, padding 1, C -> C, batch " + ConvBenchmark.BATCH
@@ -247,6 +268,9 @@ public final class RatioReport {
         System.out.println("  1:4 forward >= 2.5x our dense:            " + hits(h14, n));
         System.out.println("  2:4 input gradient >= 1.4x dense:         " + hits(hDx, n));
         System.out.println("  2:4 weight gradient >= 1.4x dense:        " + hits(hDw, n));
+        if (grouped) {
+            System.out.println("  2:4 grouped weight gradient >= 1.4x dense: " + hits(hGrouped, n));
+        }
         if (nConv > 0) {
             System.out.println("  our dense conv >= 5x DL4J (fwd and bwd):  " + hits(hConv5, nConv));
             System.out.println("  2:4 conv >= 1.5x our dense (fwd and bwd): " + hits(hConv24, nConv));

@@ -1,11 +1,13 @@
 package io.sparsetrain.kernels;
 
+import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The kernel-side layout of an {@link NmMatrix}, derived once per mask (and per value refresh):
  * the real (non-padding) slots as CSR by row, for the forward product and the weight gradient,
- * and as CSR by column (W^T), for the input gradient. Index arrays are shared between matrices with
+ * and as CSR by column (W^T), for the input gradient; derived kernel layouts (padded, blocked,
+ * grouped by kept pattern) are cached on first use. Index arrays are shared between matrices with
  * the same mask; value arrays belong to one matrix.
  *
  * <p>All arrays are exposed without copying for the kernels; callers must not modify them.
@@ -20,11 +22,13 @@ public final class NmLayout {
     private final ConcurrentHashMap<Integer, Lockstep> colLockstep = new ConcurrentHashMap<>();
     private final int rows;
     private final int k;
+    private final NmFormat format;
 
-    NmLayout(Index index, float[] slotValues, int rows, int k) {
+    NmLayout(Index index, float[] slotValues, int rows, int k, NmFormat format) {
         this.index = index;
         this.rows = rows;
         this.k = k;
+        this.format = format;
         int nnz = index.kIdx.length;
         rowValues = new float[nnz];
         colValues = new float[nnz];
@@ -221,6 +225,108 @@ public final class NmLayout {
             }
         }
         return new WeightGradLayout(bs, nb, ptr, idx, slot, identity, max);
+    }
+
+    /**
+     * The rows partitioned by kept pattern, group by group, for the pattern-grouped weight-gradient
+     * kernel ({@code VectorGemm.nmBackwardWeightGrouped}). Built once per mask (cached with the
+     * index arrays, shared by {@link NmMatrix#withValues}); thread-safe.
+     */
+    public GroupedLayout groupedLayout() {
+        return (GroupedLayout) index.derived.computeIfAbsent("grouped", key -> buildGrouped());
+    }
+
+    /**
+     * Rows grouped by the set of positions they keep in each group of M. A <em>pattern list</em> l
+     * belongs to one group; the lists of group g are [{@code groupPtr[g]}, {@code groupPtr[g + 1]}),
+     * in ascending order of the pattern's bit mask (bit i: in-group position i kept). List l keeps
+     * {@code listKept[l]} positions (1..N; fewer than N for groups that keep fewer), the absolute K
+     * positions {@code listK[l * n + j]} for j < listKept[l] (ascending; unused entries -1), and holds
+     * the rows [{@code listPtr[l]}, {@code listPtr[l + 1]}) of {@code rows} (ascending) with
+     * {@code slot[i]}, the slot in {@link NmMatrix#values()} of row rows[i]'s first kept entry of the
+     * group; its j-th kept position has slot {@code slot[i] + j}. Groups a row keeps nothing of are in
+     * no list. {@code n} is the format's N, {@code groups} ceil(K / M).
+     */
+    public record GroupedLayout(int n, int groups, int[] groupPtr, int[] listPtr, int[] listKept, int[] listK,
+                                int[] rows, int[] slot) {
+
+        /** Number of pattern lists (all groups). */
+        public int lists() {
+            return listKept.length;
+        }
+    }
+
+    private GroupedLayout buildGrouped() {
+        int n = format.n();
+        int m = format.m();
+        int groups = format.groups(k);
+        int[] rowPtr = index.rowPtr;
+        int[] kIdx = index.kIdx;
+        // kept-position bit mask of every (row, group); 0 = keeps nothing
+        int[] mask = new int[rows * groups];
+        for (int r = 0; r < rows; r++) {
+            for (int e = rowPtr[r]; e < rowPtr[r + 1]; e++) {
+                mask[r * groups + kIdx[e] / m] |= 1 << (kIdx[e] % m);
+            }
+        }
+        int[] groupPtr = new int[groups + 1];
+        int[] listPtrTmp = new int[2 * groups + 1];
+        int[] listMask = new int[listPtrTmp.length];
+        int[] rowList = new int[rows * groups];
+        int[] count = new int[1 << m];
+        int[] start = new int[1 << m];
+        int lists = 0;
+        int placed = 0;
+        for (int g = 0; g < groups; g++) {
+            groupPtr[g] = lists;
+            Arrays.fill(count, 0);
+            for (int r = 0; r < rows; r++) {
+                count[mask[r * groups + g]]++;
+            }
+            for (int pm = 1; pm < 1 << m; pm++) { // pattern 0 (nothing kept) gets no list
+                if (count[pm] > 0) {
+                    if (lists + 1 >= listPtrTmp.length) {
+                        listPtrTmp = Arrays.copyOf(listPtrTmp, 2 * listPtrTmp.length);
+                        listMask = Arrays.copyOf(listMask, listPtrTmp.length);
+                    }
+                    listMask[lists] = pm;
+                    listPtrTmp[lists] = placed;
+                    start[pm] = placed;
+                    placed += count[pm];
+                    lists++;
+                }
+            }
+            for (int r = 0; r < rows; r++) {
+                int pm = mask[r * groups + g];
+                if (pm != 0) {
+                    rowList[start[pm]++] = r;
+                }
+            }
+        }
+        groupPtr[groups] = lists;
+        listPtrTmp[lists] = placed;
+        int[] listPtr = Arrays.copyOf(listPtrTmp, lists + 1);
+        int[] listKept = new int[lists];
+        int[] listK = new int[lists * n];
+        Arrays.fill(listK, -1);
+        int[] rowsOut = Arrays.copyOf(rowList, placed);
+        int[] slot = new int[placed];
+        for (int g = 0; g < groups; g++) {
+            for (int l = groupPtr[g]; l < groupPtr[g + 1]; l++) {
+                int pm = listMask[l];
+                int j = 0;
+                for (int i = 0; i < m; i++) {
+                    if ((pm & (1 << i)) != 0) {
+                        listK[l * n + j++] = g * m + i;
+                    }
+                }
+                listKept[l] = j;
+                for (int i = listPtr[l]; i < listPtr[l + 1]; i++) {
+                    slot[i] = (rowsOut[i] * groups + g) * n;
+                }
+            }
+        }
+        return new GroupedLayout(n, groups, groupPtr, listPtr, listKept, listK, rowsOut, slot);
     }
 
     private static int[] blockPtr(int[] ptr, int[] idx, int nOut, int inner, int bs) {

@@ -256,7 +256,7 @@ public final class NmMatrix {
             synchronized (this) {
                 l = layout;
                 if (l == null) {
-                    l = new NmLayout(pattern.index(this), values, rows, k);
+                    l = new NmLayout(pattern.index(this), values, rows, k, format);
                     layout = l;
                 }
             }

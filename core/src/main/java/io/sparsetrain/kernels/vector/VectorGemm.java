@@ -683,6 +683,20 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     }
 
     /**
+     * The pattern-grouped weight-gradient kernel ({@link NmGroupedWeightGrad}): the rows of each
+     * group of M positions partitioned by kept pattern ({@link NmLayout#groupedLayout()}, once per
+     * mask), each block of rows with the same pattern computed like a dense register block (the
+     * pattern's N rows of X shared by the block's rows, each dY vector by the row's N positions).
+     * Not routed yet: {@link #nmBackwardWeight} still picks between the dense route and the sampled
+     * kernel; the benchmarks and tests call this directly.
+     */
+    public void nmBackwardWeightGrouped(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
+        GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
+        GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
+        NmGroupedWeightGrad.run(w, dy, x, cols, dwSlots, threads());
+    }
+
+    /**
      * K positions per reduction block of the weight gradient: a full block holds a multiple of 16
      * kept entries per row (2:4: 32 -> 16 entries) doubled while it stays <= 64 (2:4: 64 -> 32).
      */
