@@ -49,6 +49,11 @@ Options:
                         1 vs 2 workers and dense vs frozen sparse (2:4 compressed, 70% combined); prints a
                         table and writes DIR/throughput/throughput.json.
                         smoke: a checked sum over all executors (proves the cluster works).
+                        sparsify | evaluate | compare: the post-training jobs on the prepared Fashion-MNIST
+                        (--data DIR/fashion-mnist is passed); give the rest after --, e.g.
+                          ./run-cluster.sh --job sparsify -- --model out/train/resnet20-fashion-mnist-dense \
+                              --method learned-nm --output out/sparsify/learned-2of4
+                        (docs/sparsify.md, docs/evaluate.md, docs/compare.md list their options).
   --recipe FILE         The train job's HOCON configuration (default: the ResNet-20 70% combined recipe,
                         jobs/src/main/resources/recipes/resnet20-fashion-mnist-combined70.conf).
   --print-submit-args   Print the spark-submit arguments of the job (one per line) and exit.
@@ -93,7 +98,8 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; die "unknown option '$1'" ;;
   esac
 done
-case "$JOB" in train|prep|throughput|smoke) ;; *) die "--job must be train, prep, throughput or smoke, got '$JOB'" ;; esac
+case "$JOB" in train|prep|throughput|smoke|sparsify|evaluate|compare) ;;
+  *) die "--job must be train, prep, throughput, smoke, sparsify, evaluate or compare, got '$JOB'" ;; esac
 if [[ "$JOB" == train || "$JOB" == throughput ]]; then
   [[ -f "$RECIPE" ]] || die "--recipe not found: $RECIPE"
   RECIPE="$(cd "$(dirname "$RECIPE")" && pwd)/$(basename "$RECIPE")"
@@ -277,6 +283,9 @@ TRAIN_OUT="$OUT/train/$(basename "$RECIPE" .conf)"
 TRAIN_ARGS=(train --config "$RECIPE" --set "data.path=\"$OUT/fashion-mnist\"" --set "output.dir=\"$TRAIN_OUT\"")
 THROUGHPUT_ARGS=(throughput --config "$RECIPE" --set "data.path=\"$OUT/fashion-mnist\""
   --set "output.dir=\"$OUT/throughput\"" --json "$OUT/throughput/throughput.json")
+SPARSIFY_ARGS=(sparsify --data "$OUT/fashion-mnist")
+EVALUATE_ARGS=(evaluate --data "$OUT/fashion-mnist")
+COMPARE_ARGS=(compare --data "$OUT/fashion-mnist")
 
 prepare_data() {  # prep once: a finished dataset has its manifest.json (written last, published by rename)
   if [[ -f "$OUT/fashion-mnist/manifest.json" ]]; then
@@ -323,11 +332,16 @@ run_job() {  # the job's steps, each a spark-submit
     throughput)
       prepare_data
       submit throughput "${THROUGHPUT_ARGS[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
+    sparsify|evaluate|compare)
+      prepare_data
+      local -n post_args="${JOB^^}_ARGS"
+      submit "$JOB" "${post_args[@]}" "${EXTRA_JOB_ARGS[@]}" ;;
   esac
 }
 
 print_submit_args() {
-  local -A args_of=([smoke]=SMOKE_ARGS [prep]=PREP_ARGS [train]=TRAIN_ARGS [throughput]=THROUGHPUT_ARGS)
+  local -A args_of=([smoke]=SMOKE_ARGS [prep]=PREP_ARGS [train]=TRAIN_ARGS [throughput]=THROUGHPUT_ARGS
+    [sparsify]=SPARSIFY_ARGS [evaluate]=EVALUATE_ARGS [compare]=COMPARE_ARGS)
   local -n job_args="${args_of[$JOB]}"
   submit_args "$JOB" "${job_args[@]}" "${EXTRA_JOB_ARGS[@]}"
   printf '%s\n' "${SUBMIT_ARGS[@]}"

@@ -88,9 +88,18 @@ class EmbeddedClusterIT {
     assertEquals(List.of("throughput", "--config", lines.get(main + 4)), t.subList(tm + 2, tm + 5), throughput.output());
     assertTrue(t.contains(out.toRealPath().resolve("throughput/throughput.json").toString()), throughput.output());
 
+    for (String job : List.of("sparsify", "evaluate", "compare")) {
+      ClusterScript.Running.Result post = cluster.run(RUN, "--print-submit-args", "--job", job, "--", "--model", "m");
+      assertEquals(0, post.exit(), post.output());
+      List<String> p = post.output().lines().toList();
+      int pm = p.indexOf("io.sparsetrain.jobs.Main");
+      assertEquals(List.of(job, "--data", out.toRealPath().resolve("fashion-mnist").toString(), "--model", "m"),
+          p.subList(pm + 2, p.size()), post.output());
+    }
+
     ClusterScript.Running.Result help = cluster.run(RUN, "--help");
     assertEquals(0, help.exit());
-    for (String s : List.of("train (default)", "prep: only prepare Fashion-MNIST", "throughput:",
+    for (String s : List.of("train (default)", "prep: only prepare Fashion-MNIST", "throughput:", "sparsify | evaluate",
         "-- --set epochs=3")) {
       assertTrue(help.output().contains(s), s + " in --help:\n" + help.output());
     }
