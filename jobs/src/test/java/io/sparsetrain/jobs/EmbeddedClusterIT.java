@@ -54,7 +54,7 @@ class EmbeddedClusterIT {
     ClusterScript cluster = ClusterScript.onFreePorts(out);
     ClusterScript.Running.Result badJob = cluster.run(RUN, "--job", "nope");
     assertNotEquals(0, badJob.exit());
-    assertTrue(badJob.output().contains("--job must be train, prep, throughput or smoke, got 'nope'"),
+    assertTrue(badJob.output().contains("--job must be train, prep, throughput, smoke, sparsify, evaluate or compare, got 'nope'"),
         badJob.output());
 
     ClusterScript.Running.Result badMaster = cluster.run(RUN, "--master", "mesos://x:1", "--job", "smoke");
