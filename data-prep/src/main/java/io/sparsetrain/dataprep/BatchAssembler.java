@@ -21,7 +21,6 @@ public final class BatchAssembler implements Iterator<DataSet> {
   private final int width;
   private final SplittableRandom rng;
   private final BatchAugmenter augmenter;
-  private final float[] padValue;
   private final float[] scratch;
   private DataSet next;
 
@@ -44,7 +43,6 @@ public final class BatchAssembler implements Iterator<DataSet> {
           + " channels");
     }
     this.augmenter = BatchAugmenter.of(opts);
-    this.padValue = BatchAugmenter.zeroPixel(opts);
     this.scratch = new float[channels * height * width];
   }
 
@@ -99,7 +97,6 @@ public final class BatchAssembler implements Iterator<DataSet> {
 
   /** Writes one image, HWC uint8 to CHW float, normalized, then cropped/flipped as {@link BatchAugmenter} does. */
   private void fill(Pixels p, float[] out, int off) {
-    int[] draw = augmenter.draw(rng);
     float[] mean = opts.meanRaw();
     float[] std = opts.stdRaw();
     BatchOptions.Normalization norm = opts.normalization();
@@ -123,8 +120,7 @@ public final class BatchAssembler implements Iterator<DataSet> {
       }
     }
     if (augmenter.isActive()) {
-      BatchAugmenter.cropFlip(scratch, 0, out, off, channels, height, width, draw[0], draw[1], draw[2] != 0,
-          padValue);
+      augmenter.augmentImage(scratch, 0, out, off, channels, height, width, rng);
     }
   }
 }

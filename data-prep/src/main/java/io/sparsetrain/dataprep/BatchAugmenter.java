@@ -88,16 +88,20 @@ public final class BatchAugmenter implements Serializable {
     SplittableRandom rng = new SplittableRandom(mix(seed, epoch, batchIndex));
     int chw = channels * height * width;
     for (int i = 0; i < n; i++) {
-      int[] draw = draw(rng);
-      cropFlip(src, i * chw, dst, i * chw, channels, height, width, draw[0], draw[1], draw[2] != 0, padValue);
+      augmentImage(src, i * chw, dst, i * chw, channels, height, width, rng);
     }
     DataSet out = new DataSet(Nd4j.create(dst, new long[] {n, channels, height, width}, 'c'), batch.getLabels(),
         batch.getFeaturesMaskArray(), batch.getLabelsMaskArray());
     return out;
   }
 
-  /** One image's crop offsets and flip, in the order {@link BatchAssembler} has always drawn them. */
-  int[] draw(SplittableRandom rng) {
+  /**
+   * Draws one image's crop offsets and flip from {@code rng} (in the order {@link BatchAssembler} has always drawn
+   * them) and writes the CHW image at {@code srcOff} of {@code src}, so transformed, at {@code dstOff} of
+   * {@code dst}.
+   */
+  void augmentImage(float[] src, int srcOff, float[] dst, int dstOff, int channels, int height, int width,
+      SplittableRandom rng) {
     int dy = 0;
     int dx = 0;
     if (padding > 0) {
@@ -105,7 +109,7 @@ public final class BatchAugmenter implements Serializable {
       dx = rng.nextInt(2 * padding + 1) - padding;
     }
     boolean f = flip && rng.nextBoolean();
-    return new int[] {dy, dx, f ? 1 : 0};
+    cropFlip(src, srcOff, dst, dstOff, channels, height, width, dy, dx, f, padValue);
   }
 
   /**

@@ -87,6 +87,17 @@ public final class BatchOptions implements Serializable {
     return dropLast;
   }
 
+  /**
+   * The same options without random crop and flip: for caching plain minibatches that are augmented later with
+   * {@code BatchAugmenter.of(this)}.
+   */
+  public BatchOptions withoutAugmentation() {
+    Builder b = new Builder().batchSize(batchSize).normalization(normalization).seed(seed).dropLast(dropLast);
+    b.mean = mean;
+    b.std = std;
+    return b.build();
+  }
+
   float[] meanRaw() {
     return mean;
   }

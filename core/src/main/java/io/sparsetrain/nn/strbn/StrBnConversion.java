@@ -66,6 +66,15 @@ public final class StrBnConversion {
                             double maxOutputDifference) {
     }
 
+    /** Puts {@code bl} on (a copy of) {@code updater} with L2 {@code weightDecay} on weights and biases. */
+    static void training(BaseLayer bl, IUpdater updater, double weightDecay) {
+        List<Regularization> l2 = weightDecay > 0 ? List.of(new L2Regularization(weightDecay)) : List.of();
+        bl.setIUpdater(updater.clone());
+        bl.setBiasUpdater(null);
+        bl.setRegularization(new ArrayList<>(l2));
+        bl.setRegularizationBias(new ArrayList<>(l2));
+    }
+
     /**
      * Converts {@code trained} (unchanged) for STR-BN training.
      *
@@ -78,15 +87,6 @@ public final class StrBnConversion {
      * @throws IllegalArgumentException naming the vertex when the graph has a vertex that removal does not support
      * @throws IllegalStateException when the converted graph does not reproduce the trained one at g(s) = 0
      */
-    /** Puts {@code bl} on (a copy of) {@code updater} with L2 {@code weightDecay} on weights and biases. */
-    static void training(BaseLayer bl, IUpdater updater, double weightDecay) {
-        List<Regularization> l2 = weightDecay > 0 ? List.of(new L2Regularization(weightDecay)) : List.of();
-        bl.setIUpdater(updater.clone());
-        bl.setBiasUpdater(null);
-        bl.setRegularization(new ArrayList<>(l2));
-        bl.setRegularizationBias(new ArrayList<>(l2));
-    }
-
     public static Converted convert(ComputationGraph trained, StrBnThreshold threshold, double thresholdDecay, double gammaDecay,
                                     INDArray calibration, IUpdater updater, double weightDecay) {
         ChannelFlow flow = ChannelFlow.of(trained);

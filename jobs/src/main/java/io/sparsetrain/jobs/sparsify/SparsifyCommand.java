@@ -177,10 +177,11 @@ public final class SparsifyCommand implements Callable<Integer> {
       throw new SparsifyException("--control-scale must be auto or a number, got " + controlScale);
     }
     return SparsifyOptions.builder().model(model).data(data).output(output).method(method).target(target).nm(n, m)
-        .masks(masks).calibrationSize(calibrationSize).bnRecalibration(bnRecalibration).epochs(epochs).batchSize(batchSize).workers(workers)
+        .masks(masks).calibrationSize(calibrationSize).bnRecalibration(bnRecalibration).epochs(epochs)
+        .batchSize(batchSize).workers(workers)
         .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
-        .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight).adjustWeights(adjustWeights)
-        .weightLearningRate(weightLearningRate)
+        .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
+        .adjustWeights(adjustWeights).weightLearningRate(weightLearningRate)
         .allocationStart(allocationStart).controlScale(scale)
         .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))
         .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)

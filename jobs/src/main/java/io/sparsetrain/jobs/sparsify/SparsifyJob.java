@@ -6,7 +6,7 @@ import static io.sparsetrain.jobs.RunOrder.hms;
 import io.sparsetrain.dataprep.BatchOptions;
 import io.sparsetrain.dataprep.Manifest;
 import io.sparsetrain.dataprep.ParquetDataSets;
-import io.sparsetrain.nn.BnRecalibration;
+import io.sparsetrain.dataprep.ShardDataSetIterator;
 import io.sparsetrain.kernels.NmFormat;
 import io.sparsetrain.learn.alloc.CorrectedAllocation;
 import io.sparsetrain.learn.alloc.ErkAllocation;
@@ -14,6 +14,7 @@ import io.sparsetrain.learn.alloc.KernelDensityBridge;
 import io.sparsetrain.learn.alloc.ThresholdAllocator;
 import io.sparsetrain.learn.alloc.UniformAllocation;
 import io.sparsetrain.learn.nm.GumbelNmMask;
+import io.sparsetrain.nn.BnRecalibration;
 import io.sparsetrain.nn.MaskedNetwork;
 import io.sparsetrain.nn.convert.SparseConversion;
 import io.sparsetrain.nn.layers.MaskLearning;
@@ -113,6 +114,9 @@ public final class SparsifyJob {
       if (o.method() == SparsifyMethod.STR_BN) {
         return StrBnRun.run(o, original, jsc, test, before, fs, out, hconf, progress, t0);
       }
+      // the batch-norm recalibration images, read once for the result and every baseline
+      List<DataSet> recalibration = o.bnRecalibration() > 0
+          ? firstTrainBatches(o, hconf, Math.max(o.batchSize(), 64), o.bnRecalibration(), true) : null;
       Map<String, Object> extra = new LinkedHashMap<>();
       long sparsifyStart = System.nanoTime();
       MaskSet masks;
@@ -139,20 +143,28 @@ public final class SparsifyJob {
           }
           break;
       }
-      ComputationGraph sparse = finish(o, base, masks, NmFormat.of(o.n(), o.m()), hconf, extra, progress);
+      ComputationGraph sparse = applyAndFreeze(base, masks, NmFormat.of(o.n(), o.m()));
+      if (recalibration != null) {
+        long rs = System.nanoTime();
+        long used = recalibrate(o, sparse, recalibration);
+        double seconds = (System.nanoTime() - rs) / 1e9;
+        extra.put("bnRecalibrationImages", used);
+        extra.put("bnRecalibrationSeconds", seconds);
+        progress.accept(String.format(Locale.ROOT, "batch-norm statistics re-estimated on %d '%s' images in %.1f s",
+            used, o.trainSplit(), seconds));
+      }
       extra.put("sparsifySeconds", (System.nanoTime() - sparsifyStart) / 1e9
           + (extra.containsKey("resumedSeconds") ? ((Number) extra.get("resumedSeconds")).doubleValue() : 0));
       SparkEvaluation.Accuracy after = SparkEvaluation.top1(jsc, zip(sparse), test);
       Map<String, Object> baselines = new LinkedHashMap<>();
       if (o.method() == SparsifyMethod.LEARNED_NM) {
         baselines.put("magnitude-nm", SparkEvaluation.top1(jsc, zip(finish(o, original,
-            magnitudeNm(prunable, o.n(), o.m()), NmFormat.of(o.n(), o.m()), hconf, null, progress)), test).top1());
+            magnitudeNm(prunable, o.n(), o.m()), NmFormat.of(o.n(), o.m()), recalibration)), test).top1());
       } else if (o.method() == SparsifyMethod.ALLOCATION) {
         for (String b : List.of(UniformAllocation.NAME, ErkAllocation.NAME)) {
           MaskSet bm = (b.equals(UniformAllocation.NAME) ? UniformAllocation.allocate(prunable, o.target())
               : ErkAllocation.allocate(prunable, o.target())).toMasks(prunable);
-          baselines.put(b, SparkEvaluation.top1(jsc, zip(finish(o, original, bm, null, hconf, null, progress)), test)
-              .top1());
+          baselines.put(b, SparkEvaluation.top1(jsc, zip(finish(o, original, bm, null, recalibration)), test).top1());
         }
       }
       double wall = (System.nanoTime() - t0) / 1e9 + (extra.containsKey("resumedSeconds")
@@ -492,33 +504,54 @@ public final class SparsifyJob {
   }
 
   /**
-   * The masked, frozen copy of {@code original}, with its batch-norm statistics re-estimated on the first
-   * {@code --bn-recalibration} training images when that is set (the same images for every method and baseline).
+   * A baseline's model: the masked, frozen copy of {@code original}, recalibrated on {@code recalibration} like
+   * the result when that is not null.
    */
   static ComputationGraph finish(SparsifyOptions o, ComputationGraph original, MaskSet masks, NmFormat nm,
-      Configuration hconf, Map<String, Object> extra, Consumer<String> progress) {
+      List<DataSet> recalibration) {
     ComputationGraph g = applyAndFreeze(original, masks, nm);
-    if (o.bnRecalibration() > 0) {
-      long t = System.nanoTime();
-      BatchOptions opts = BatchOptions.builder().batchSize(Math.max(o.batchSize(), 64)).normalization(o.normalize()
-          ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
-      long used;
-      try {
-        used = BnRecalibration.recalibrate(g, ParquetDataSets.localIterator(o.data(), o.trainSplit(), opts, hconf),
-            o.bnRecalibration());
-      } catch (IllegalArgumentException e) {
-        throw new SparsifyException("--bn-recalibration " + o.bnRecalibration() + " on --model " + o.model() + ": "
-            + e.getMessage(), e);
-      }
-      double seconds = (System.nanoTime() - t) / 1e9;
-      if (extra != null) {
-        extra.put("bnRecalibrationImages", used);
-        extra.put("bnRecalibrationSeconds", seconds);
-        progress.accept(String.format(Locale.ROOT, "batch-norm statistics re-estimated on %d '%s' images in %.1f s",
-            used, o.trainSplit(), seconds));
-      }
+    if (recalibration != null) {
+      recalibrate(o, g, recalibration);
     }
     return g;
+  }
+
+  /** Re-estimates {@code g}'s batch-norm statistics on the first {@code --bn-recalibration} of these images. */
+  private static long recalibrate(SparsifyOptions o, ComputationGraph g, List<DataSet> batches) {
+    try {
+      return BnRecalibration.recalibrate(g, batches.iterator(), o.bnRecalibration());
+    } catch (IllegalArgumentException e) {
+      throw new SparsifyException("--bn-recalibration " + o.bnRecalibration() + " on --model " + o.model() + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The first minibatches of {@code batchSize} of the train split, read on the driver: the whole ones holding at
+   * most {@code maxImages} images (at least one), or with {@code cover} up to the first that reaches
+   * {@code maxImages}.
+   *
+   * @throws SparsifyException if the split is empty
+   */
+  static List<DataSet> firstTrainBatches(SparsifyOptions o, Configuration hconf, int batchSize, long maxImages,
+      boolean cover) {
+    BatchOptions opts = BatchOptions.builder().batchSize(batchSize).normalization(o.normalize()
+        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
+    List<DataSet> batches = new ArrayList<>();
+    long n = 0;
+    ShardDataSetIterator it = ParquetDataSets.localIterator(o.data(), o.trainSplit(), opts, hconf);
+    while (it.hasNext() && n < maxImages) {
+      DataSet d = it.next();
+      if (!cover && !batches.isEmpty() && n + d.numExamples() > maxImages) {
+        break;
+      }
+      batches.add(d);
+      n += d.numExamples();
+    }
+    if (batches.isEmpty()) {
+      throw new SparsifyException("--data " + o.data() + ": split '" + o.trainSplit() + "' is empty");
+    }
+    return batches;
   }
 
   /** A copy of {@code original} holding {@code masks}, frozen; layers whose mask is {@code nm} use the compressed kernels. */

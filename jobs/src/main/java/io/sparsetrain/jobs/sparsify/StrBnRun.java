@@ -1,8 +1,5 @@
 package io.sparsetrain.jobs.sparsify;
 
-import io.sparsetrain.dataprep.BatchOptions;
-import io.sparsetrain.dataprep.ParquetDataSets;
-import io.sparsetrain.dataprep.ShardDataSetIterator;
 import io.sparsetrain.nn.strbn.LayerRemoval;
 import io.sparsetrain.nn.strbn.StrBnOptions;
 import io.sparsetrain.nn.strbn.StrBnResult;
@@ -39,7 +36,8 @@ final class StrBnRun {
       SparkEvaluation.Accuracy before, FileSystem fs, Path out, Configuration hconf, Consumer<String> progress, long t0)
       throws IOException {
     long start = System.nanoTime();
-    List<DataSet> batches = calibration(o, hconf);
+    // the first whole minibatches holding at most --calibration-size images, in memory
+    List<DataSet> batches = SparsifyJob.firstTrainBatches(o, hconf, o.batchSize(), o.calibrationSize(), false);
     long images = batches.stream().mapToLong(DataSet::numExamples).sum();
     StrBnOptions opts = o.strBnOptions();
     int epochs = opts.epochs() + opts.fineTuneEpochs();
@@ -96,27 +94,6 @@ final class StrBnRun {
     SparsifyJob.write(fs, new Path(out, SparsifyReport.JSON), SparsifyReport.json(s)); // last: marks a finished run
     progress.accept("sparsify str-bn: done, " + new Path(out, SparsifyReport.HTML));
     return new SparsifyJob.Result(s, null, smaller);
-  }
-
-  /** The first whole minibatches of the train split holding at most {@code --calibration-size} images, in memory. */
-  private static List<DataSet> calibration(SparsifyOptions o, Configuration hconf) {
-    BatchOptions opts = BatchOptions.builder().batchSize(o.batchSize()).normalization(o.normalize()
-        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
-    List<DataSet> batches = new ArrayList<>();
-    long n = 0;
-    ShardDataSetIterator it = ParquetDataSets.localIterator(o.data(), o.trainSplit(), opts, hconf);
-    while (it.hasNext()) {
-      DataSet d = it.next();
-      if (!batches.isEmpty() && n + d.numExamples() > o.calibrationSize()) {
-        break;
-      }
-      batches.add(d);
-      n += d.numExamples();
-    }
-    if (batches.isEmpty()) {
-      throw new SparsifyException("--data " + o.data() + ": split '" + o.trainSplit() + "' is empty");
-    }
-    return batches;
   }
 
   private static Map<String, Object> summary(SparsifyOptions o, StrBnResult r, SparkEvaluation.Accuracy before,

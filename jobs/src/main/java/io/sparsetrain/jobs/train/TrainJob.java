@@ -3,10 +3,10 @@ package io.sparsetrain.jobs.train;
 import static io.sparsetrain.jobs.RunOrder.epochOrder;
 import static io.sparsetrain.jobs.RunOrder.hms;
 
+import io.sparsetrain.dataprep.BatchAugmenter;
 import io.sparsetrain.dataprep.BatchOptions;
 import io.sparsetrain.dataprep.DataPrepException;
 import io.sparsetrain.dataprep.Manifest;
-import io.sparsetrain.dataprep.BatchAugmenter;
 import io.sparsetrain.dataprep.ParquetDataSets;
 import io.sparsetrain.jobs.train.checkpoint.CheckpointStore;
 import io.sparsetrain.jobs.train.checkpoint.TrainState;
@@ -191,14 +191,13 @@ public final class TrainJob {
     BatchOptions trainOpts = BatchOptions.builder().batchSize(c.batchSizePerWorker())
         .normalization("none".equals(c.normalization()) ? BatchOptions.Normalization.NONE
             : BatchOptions.Normalization.UNIT)
-        .seed(c.seed()).build();
-    BatchAugmenter augmenter = new BatchAugmenter(c.randomCropPadding(), c.horizontalFlip(), new float[] {0f},
-        c.seed());
+        .randomCrop(c.randomCropPadding()).horizontalFlip(c.horizontalFlip()).seed(c.seed()).build();
+    BatchAugmenter augmenter = BatchAugmenter.of(trainOpts);
     BatchOptions testOpts = BatchOptions.builder().batchSize(c.evalBatchSize())
         .normalization(trainOpts.normalization()).seed(c.seed()).build();
     jsc.setJobDescription("train " + c.name() + ": read and cache the '" + c.trainSplit() + "' shards");
-    JavaPairRDD<DataSet, Long> indexed = ParquetDataSets.dataSets(spark, c.dataPath(), c.trainSplit(), trainOpts)
-        .zipWithIndex();
+    JavaPairRDD<DataSet, Long> indexed = ParquetDataSets.dataSets(spark, c.dataPath(), c.trainSplit(),
+        trainOpts.withoutAugmentation()).zipWithIndex();
     if (c.maxTrainExamples() > 0) {
       long keep = batchesWithin(indexed.map(t -> t._1().numExamples()).collect(), c.maxTrainExamples());
       indexed = indexed.filter(t -> t._2() < keep);
