@@ -10,6 +10,7 @@ import io.sparsetrain.prune.PrunableLayer;
 import io.sparsetrain.prune.nm.NmMagnitudePruner;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -35,7 +36,9 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
  * {@code --masks} were applied (R = the dense zip, P = the evaluated model); {@code N:M} (e.g. 2:4) = magnitude N:M
  * masks on top of the evaluated model (R = evaluated, P = R with N:M masks: "what converting each layer to N:M would
  * do"); {@code auto} = {@code masks} when they remove any weight of the loaded weights, else 2:4 (a trained
- * checkpoint stores W*M, so its own masks are already applied and D would be 0).
+ * checkpoint stores W*M, so its own masks are already applied and D would be 0). When D is 0 in every layer either
+ * way (the weights already are N:M, or the masks remove nothing) the certificate is reported as unavailable with
+ * the reason instead of a vacuous 100%.
  */
 final class Certificate {
   private Certificate() {}
@@ -111,14 +114,33 @@ final class Certificate {
         any |= d > 0;
       }
       if (any || option.equals("masks") || s.plan().unavailable() != null) {
-        return s;
+        return nonVacuous(s);
       }
       option = "2:4";
     }
     int[] nm = nm(option);
     ComputationGraph p = withNmMasks(e, nm[0], nm[1]);
-    return build(model, e, p, true, option, "magnitude " + option + " masks on top of the evaluated weights "
-        + "(the model's own masks are already in its weights, so they would give D = 0)");
+    return nonVacuous(build(model, e, p, true, option, "magnitude " + option + " masks on top of the evaluated "
+        + "weights (the model's own masks are already in its weights, so they would give D = 0)"));
+  }
+
+  /**
+   * {@code s}, or when nothing is perturbed (D = 0 in every layer) the same setup marked unavailable: every example
+   * would be "certified", which says nothing about any mask.
+   */
+  private static Setup nonVacuous(Setup s) {
+    Plan p = s.plan();
+    if (p.unavailable() != null || Arrays.stream(p.perturbation()).anyMatch(d -> d > 0)) {
+      return s;
+    }
+    String why = p.mode().equals("masks")
+        ? "the masks remove no weight of the loaded model (D = 0), so the bound would be vacuous; to certify masks, "
+            + "evaluate the dense model with --masks FILE"
+        : "the weights already satisfy " + p.mode() + " in every prunable layer (a model with its masks applied in "
+            + "its weights), so D = 0 and the bound would be vacuous; to certify its masks, evaluate the dense model "
+            + "with --masks FILE";
+    return new Setup(new Plan(p.mode(), p.description(), p.layers(), p.inputs(), p.suffix(), p.perturbation(),
+        p.otherIsReference(), why), s.reference(), s.perturbed(), s.other(), s.layerMasks());
   }
 
   /** A copy of {@code g} with each prunable layer's mask ANDed with its magnitude N:M mask. */

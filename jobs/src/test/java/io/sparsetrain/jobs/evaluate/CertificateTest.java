@@ -104,6 +104,40 @@ class CertificateTest {
     assertTrue(overallSlack >= 1, "bound / movement = " + overallSlack);
   }
 
+  /**
+   * A model whose masks are already in its weights (a trained or sparsified zip) has nothing left to perturb: auto
+   * falls back to 2:4 on top, and when the weights already are 2:4 that gives D = 0 in every layer. The certificate
+   * must then say it is unavailable and why, not certify every example; the dense model still gets a real plan.
+   */
+  @org.junit.jupiter.api.Test
+  void alreadyMaskedWeightsGiveNoVacuousCertificate() {
+    ComputationGraph dense = EvalNets.residualBn(10, 6, 5);
+    LoadedModel plain = new LoadedModel("dense", new ModelSource(ModelSource.Kind.MODEL, "dense", "mem", "mem"), null,
+        null, dense, dense, null, null);
+    Certificate.Plan densePlan = Certificate.prepare(plain, "auto").plan();
+    assertEquals("2:4", densePlan.mode());
+    assertEquals(null, densePlan.unavailable());
+    assertTrue(java.util.Arrays.stream(densePlan.perturbation()).allMatch(d -> d > 0), "2:4 removes weights of every layer");
+
+    ComputationGraph nm = Certificate.withNmMasks(dense, 2, 4); // weights are W*M: D = 0 for 2:4 on top
+    LoadedModel sparse = new LoadedModel("nm", new ModelSource(ModelSource.Kind.MODEL, "nm", "mem", "mem"), null,
+        null, nm, nm, null, null);
+    for (String option : new String[] {"auto", "2:4", "masks"}) {
+      Certificate.Plan plan = Certificate.prepare(sparse, option).plan();
+      assertTrue(plan.unavailable() != null && plan.unavailable().contains("--masks"),
+          option + ": " + plan.unavailable());
+      assertTrue(!plan.active(), option);
+      INDArray labels = Nd4j.zeros(8, 6);
+      for (int i = 0; i < 8; i++) {
+        labels.putScalar(i, i % 6, 1);
+      }
+      EvalCounts c = new BatchEvaluator(nm, null, plan, new EvalSpec(6, 5, new double[0], 0, 1))
+          .evaluate(new org.nd4j.linalg.dataset.DataSet(EvalNets.images(8, 10, 23), labels));
+      assertEquals(8, c.examples);
+      assertEquals(0, c.certifiedAll, option + ": an unavailable certificate certifies no example");
+    }
+  }
+
   private static float max(float[] w) {
     float m = 0;
     for (float v : w) {
