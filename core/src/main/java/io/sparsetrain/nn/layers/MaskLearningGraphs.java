@@ -25,7 +25,8 @@ import org.nd4j.linalg.learning.config.NoOp;
  * their masks ({@link MaskLearning}) and everything else is frozen: every other parameter has a NoOp updater and
  * no regularization, dropout and weight noise are removed, and {@link FastBatchNormalization} layers normalise
  * with their running statistics in training passes and never update them ({@code frozenStatistics}), so the
- * mask is fitted to the normalisation the deployed model uses; a {@link FrozenParametersListener} zeroes the
+ * mask is fitted to the normalisation the deployed model uses (or, optionally, with each minibatch's statistics, for
+ * models whose statistics are re-estimated after masking); a {@link FrozenParametersListener} zeroes the
  * gradients of all frozen parameters, so that even DL4J's own fit changes nothing but the learned ones. DL4J's own BatchNormalization is refused (its
  * training pass always uses batch statistics): convert with {@code SparseConversion.toSparse} first. The
  * learned masks ({@link #learnedMasks}) are then applied to a fixed-mask copy of the network with
@@ -45,6 +46,21 @@ public final class MaskLearningGraphs {
      */
     public static ComputationGraph prepare(ComputationGraph graph, MaskLearning settings, IUpdater maskUpdater,
                                            Predicate<String> select) {
+        return prepare(graph, settings, maskUpdater, select, false);
+    }
+
+    /**
+     * As {@link #prepare(ComputationGraph, MaskLearning, IUpdater, Predicate)}, choosing what batch norm uses in
+     * training passes.
+     *
+     * @param batchStatistics true: {@link FastBatchNormalization} layers normalise with each minibatch's own
+     *     statistics in training passes (as in training), so the masks are fitted to the statistics the masked
+     *     network produces; the running statistics are left unchanged (decay 1), so they must be re-estimated for
+     *     the masked model before use (for example with {@code BnRecalibration}). false: running statistics, frozen
+     *     (the default)
+     */
+    public static ComputationGraph prepare(ComputationGraph graph, MaskLearning settings, IUpdater maskUpdater,
+                                           Predicate<String> select, boolean batchStatistics) {
         Objects.requireNonNull(settings, "settings");
         if (settings.getMode() == MaskMode.FIXED) {
             throw new IllegalArgumentException("mask learning needs mode LEARNED_NM or THRESHOLD, got FIXED");
@@ -69,7 +85,13 @@ public final class MaskLearningGraphs {
                 b.setIUpdater(new NoOp());
             }
             if (l instanceof FastBatchNormalization bn) {
-                bn.setFrozenStatistics(true);
+                bn.setFrozenStatistics(!batchStatistics);
+                if (batchStatistics) {
+                    // normalise by the minibatch but keep the running statistics as they are: inference passes of
+                    // the learning graph (dense reference outputs, progress) still see the trained model's
+                    bn.setMinibatch(true);
+                    bn.setDecay(1.0);
+                }
             }
             if (l instanceof SparseLayerConfig s) {
                 s.setFrozen(false, null);

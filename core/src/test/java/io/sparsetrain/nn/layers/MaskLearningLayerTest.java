@@ -248,6 +248,30 @@ class MaskLearningLayerTest {
         assertEquals(MaskMode.THRESHOLD, MaskLearningGraphs.learningLayers(tb).get(1).maskMode());
     }
 
+    /**
+     * Training passes of the learning graph normalise with the dense model's running statistics (default) or, with
+     * batchStatistics, with each minibatch's own, exactly as a training pass of the original network does. With
+     * every threshold at 0 the learning graph is the dense model, so its outputs must equal the original's.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void batchNormUsesRunningOrMinibatchStatisticsInTrainingPassesAsChosen(boolean batchStatistics) {
+        ComputationGraph trained = trainedGraph(14);
+        ComputationGraph g = MaskLearningGraphs.prepare(trained, MaskLearning.threshold(0.01, false), new Adam(0.01),
+                n -> true, batchStatistics);
+        for (MaskLearningLayer l : MaskLearningGraphs.learningLayers(g)) {
+            l.setLearnedParams(new float[] {0f});
+        }
+        INDArray x = data(15, 8).getFeatures();
+        INDArray learningTrain = g.output(true, x)[0];
+        INDArray originalTrain = trained.clone().output(true, x)[0];
+        INDArray originalInference = trained.output(false, x)[0];
+        assertFalse(originalTrain.equalsWithEps(originalInference, 1e-3), "the fixture's batch and running statistics differ");
+        assertTrue(learningTrain.equalsWithEps(batchStatistics ? originalTrain : originalInference, 1e-5),
+                "training pass of the learning graph, batchStatistics=" + batchStatistics);
+        assertTrue(g.output(false, x)[0].equalsWithEps(originalInference, 1e-5), "inference uses the running statistics");
+    }
+
     @Test
     void thresholdModeMasksByMagnitudeAndItsStraightThroughGradientIsTheSmoothedStepDerivative() {
         ComputationGraph trained = trainedGraph(12);

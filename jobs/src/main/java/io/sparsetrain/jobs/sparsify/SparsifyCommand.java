@@ -95,6 +95,11 @@ public final class SparsifyCommand implements Callable<Integer> {
       + "(Adam at --weight-lr), else they stay frozen (default).")
   boolean adjustWeights;
 
+  @Option(names = "--batch-statistics", description = "learned-nm, allocation: while the masks are learned, batch "
+      + "norm normalises each minibatch with its own statistics (as in training) instead of the dense model's running "
+      + "statistics, so the masks fit the statistics the masked network produces; needs --bn-recalibration.")
+  boolean batchStatistics;
+
   @Option(names = "--weight-lr", defaultValue = "1e-4",
       description = "allocation --adjust-weights: learning rate of the weights (default ${DEFAULT-VALUE}).")
   double weightLearningRate;
@@ -181,7 +186,7 @@ public final class SparsifyCommand implements Callable<Integer> {
         .batchSize(batchSize).workers(workers)
         .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
         .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
-        .adjustWeights(adjustWeights).weightLearningRate(weightLearningRate)
+        .adjustWeights(adjustWeights).batchStatistics(batchStatistics).weightLearningRate(weightLearningRate)
         .allocationStart(allocationStart).controlScale(scale)
         .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))
         .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)

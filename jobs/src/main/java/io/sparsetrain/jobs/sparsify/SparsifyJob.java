@@ -203,7 +203,8 @@ public final class SparsifyJob {
     boolean nm = o.method() == SparsifyMethod.LEARNED_NM;
     MaskLearning settings = nm ? MaskLearning.learnedNm(o.n(), o.m(), o.tau(), o.straightThrough()).withNoiseSeed(o.seed())
         : MaskLearning.threshold(1e-2, o.adjustWeights());
-    ComputationGraph g = MaskLearningGraphs.prepare(original, settings, new Adam(o.learningRate()), name -> true);
+    ComputationGraph g = MaskLearningGraphs.prepare(original, settings, new Adam(o.learningRate()), name -> true,
+        o.batchStatistics());
     List<MaskLearningLayer> layers = MaskLearningGraphs.learningLayers(g);
     int workers = o.workers() > 0 ? o.workers() : jsc.defaultParallelism();
 

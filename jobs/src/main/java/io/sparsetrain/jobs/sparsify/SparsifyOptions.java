@@ -71,6 +71,7 @@ public final class SparsifyOptions {
   private final double weightDecay;
   private final double controlWeight;
   private final boolean adjustWeights;
+  private final boolean batchStatistics;
   private final double weightLearningRate;
   private final String allocationStart;
   private final Double controlScale;
@@ -114,6 +115,7 @@ public final class SparsifyOptions {
     weightDecay = b.weightDecay;
     controlWeight = b.controlWeight;
     adjustWeights = b.adjustWeights;
+    batchStatistics = b.batchStatistics;
     weightLearningRate = b.weightLearningRate;
     allocationStart = b.allocationStart;
     controlScale = b.controlScale;
@@ -166,6 +168,11 @@ public final class SparsifyOptions {
   public double controlWeight() { return controlWeight; }
   /** allocation: train the weights of the pruned layers too (METHODS.md section 3's option), else frozen. */
   public boolean adjustWeights() { return adjustWeights; }
+  /**
+   * learned-nm / allocation: batch norm normalises each calibration minibatch with its own statistics while the
+   * masks are learned (else with the dense model's running statistics, frozen); needs {@link #bnRecalibration()}.
+   */
+  public boolean batchStatistics() { return batchStatistics; }
   /** allocation with {@link #adjustWeights()}: Adam learning rate of the weights. */
   public double weightLearningRate() { return weightLearningRate; }
   /** Allocation start: best (lower calibration L_rec of uniform and erk), uniform, erk or kde. */
@@ -238,6 +245,7 @@ public final class SparsifyOptions {
     o.put("weightDecay", weightDecay);
     o.put("controlWeight", controlWeight);
     o.put("adjustWeights", adjustWeights);
+    o.put("batchStatistics", batchStatistics);
     if (adjustWeights) {
       o.put("weightLearningRate", weightLearningRate);
     }
@@ -291,6 +299,7 @@ public final class SparsifyOptions {
     private double weightDecay = DEFAULT_WEIGHT_DECAY;
     private double controlWeight = 1.0;
     private boolean adjustWeights;
+    private boolean batchStatistics;
     private double weightLearningRate = DEFAULT_WEIGHT_LEARNING_RATE;
     private String allocationStart = "best";
     private Double controlScale;
@@ -333,6 +342,7 @@ public final class SparsifyOptions {
     public Builder weightDecay(double v) { weightDecay = v; return this; }
     public Builder controlWeight(double v) { controlWeight = v; return this; }
     public Builder adjustWeights(boolean v) { adjustWeights = v; return this; }
+    public Builder batchStatistics(boolean v) { batchStatistics = v; return this; }
     public Builder weightLearningRate(double v) { weightLearningRate = v; return this; }
     public Builder allocationStart(String v) { allocationStart = v; return this; }
     public Builder controlScale(Double v) { controlScale = v; return this; }
@@ -402,6 +412,10 @@ public final class SparsifyOptions {
           + controlWeight);
       require(!adjustWeights || method == SparsifyMethod.ALLOCATION,
           "--adjust-weights is for --method allocation (learned-nm keeps the trained weights by design)");
+      require(!batchStatistics || method == SparsifyMethod.LEARNED_NM || method == SparsifyMethod.ALLOCATION,
+          "--batch-statistics is for --method learned-nm or allocation");
+      require(!batchStatistics || bnRecalibration > 0, "--batch-statistics needs --bn-recalibration IMAGES: the masks "
+          + "are fitted to the masked network's own batch statistics, so its running statistics must be re-estimated");
       require(positiveFinite(weightLearningRate), "--weight-lr must be finite and > 0, got " + weightLearningRate);
       require(List.of("best", "uniform", "erk", "kde").contains(allocationStart),
           "--allocation-start must be best, uniform, erk or kde, got " + allocationStart);

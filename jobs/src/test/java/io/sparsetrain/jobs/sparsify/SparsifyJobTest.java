@@ -282,6 +282,10 @@ class SparsifyJobTest {
     assertTrue(e.getMessage().contains("--target does not apply to --method str-bn"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").gammaDecay(-1).build());
     assertTrue(e.getMessage().contains("--gamma-decay must be finite and >= 0, got -1.0"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "learned-nm").batchStatistics(true).build());
+    assertTrue(e.getMessage().contains("--batch-statistics needs --bn-recalibration"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "uniform").target(0.5).batchStatistics(true).bnRecalibration(64).build());
+    assertTrue(e.getMessage().contains("--batch-statistics is for --method learned-nm or allocation"), e.getMessage());
 
     e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(),
         base(out, "magnitude-nm").model(tmp.resolve("nope.zip").toString()).build(), s -> { }));
