@@ -297,6 +297,10 @@ prepare_data() {  # prep once: a finished dataset has its manifest.json (written
 
 hms() { local s="${1%.*}"; [[ "$s" =~ ^[0-9]+$ ]] || { echo "$1"; return; }; printf '%02d:%02d:%02d' $((s / 3600)) $((s / 60 % 60)) $((s % 60)); }
 
+num() {  # num VALUE: VALUE with one decimal, or "-" when it is not a number (NaN or null: a phase the run lacked)
+  if [[ "$1" =~ ^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$ ]]; then printf '%.1f' "$1"; else printf -- '-'; fi
+}
+
 train_summary() {  # the final numbers of metrics.json (written by the train job's TrainReport)
   local metrics="$TRAIN_OUT/metrics.json"
   if [[ ! -f "$metrics" ]]; then
@@ -316,8 +320,8 @@ train_summary() {  # the final numbers of metrics.json (written by the train job
   printf '  epochs %s, steps (averaging rounds) %s, elapsed %s\n' "${f[epochs]}" "${f[steps]}" "$(hms "${f[elapsedSeconds]}")"
   printf '  test top-1 %.4f   top-5 %.4f\n' "${f[testTop1]}" "${f[testTop5]}"
   printf '  global sparsity %.4f (target %.4f)\n' "${f[globalSparsity]}" "${f[targetSparsity]}"
-  printf '  training images/s: dense %.1f, pruning era %.1f, frozen sparse %.1f\n' \
-    "${f[imagesPerSecondDense]}" "${f[imagesPerSecondPruning]}" "${f[imagesPerSecondFrozenSparse]}"
+  printf '  training images/s: dense %s, pruning era %s, frozen sparse %s\n' "$(num "${f[imagesPerSecondDense]}")" \
+    "$(num "${f[imagesPerSecondPruning]}")" "$(num "${f[imagesPerSecondFrozenSparse]}")"
   printf '  metrics %s\n  report  %s\n\n' "$metrics" "$TRAIN_OUT/report.html"
 }
 

@@ -189,6 +189,8 @@ class ClusterFaultsIT {
     }
     assertTrue(out.contains("FROZEN masks"), out);
     assertTrue(out.contains("global sparsity 0.5000 (target 0.5000)"), "run-cluster.sh's summary: " + out);
+    assertTrue(Pattern.compile("training images/s: dense \\d+\\.\\d, pruning era \\d+\\.\\d, frozen sparse \\d+\\.\\d\n")
+        .matcher(out).find(), "run-cluster.sh's summary gives images/s of all three phases: " + out);
     assertTrue(out.contains("report  " + runDir(name).resolve("report.html")), out);
     assertFalse(cluster.executors().stream().anyMatch(h -> h.pid() == victimPid));
     // the retried tasks recomputed exactly what the lost ones would have: the uninterrupted run's result
