@@ -297,6 +297,9 @@ public final class SparsifyJob {
     long roundsDone = 0;
     long totalRounds = (long) roundsPerEpoch * o.epochs();
     try (MaskTrainer trainer = new AveragingMaskTrainer(jsc, bytes.toByteArray(), objective, workers)) {
+      // the rate the result will have (allocation: after the exact correction; the line shows how far the
+      // learned thresholds drift from it before that)
+      double target = nm ? (double) (o.m() - o.n()) / o.m() : o.target();
       for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
         Broadcast<int[]> pos = jsc.broadcast(epochOrder(numBatches, o.seed(), epoch));
         for (int r = epoch == startEpoch ? startRound : 0; r < roundsPerEpoch; r++) {
@@ -322,8 +325,8 @@ public final class SparsifyJob {
           double done = (long) epoch * roundsPerEpoch + r + 1;
           double eta = (System.nanoTime() - runStart) / 1e9 / roundsDone * (totalRounds - done);
           progress.accept(String.format(Locale.ROOT, "epoch %d/%d step %d round %d/%d loss %.4f sparsity %.4f "
-                  + "%.1f images/s elapsed %s eta %s", epoch + 1, o.epochs(), state.step(), r + 1, roundsPerEpoch,
-              round.loss(), sparsity, round.examples() / seconds, hms(elapsed), hms(eta)));
+                  + "(target %.4f) %.1f images/s elapsed %s eta %s", epoch + 1, o.epochs(), state.step(), r + 1,
+              roundsPerEpoch, round.loss(), sparsity, target, round.examples() / seconds, hms(elapsed), hms(eta)));
           boolean last = r + 1 == roundsPerEpoch;
           if (last || roundsDone % o.checkpointEveryRounds() == 0) {
             write(fs, cp, new SparsifyCheckpoint(o.method().cliName(), last ? epoch + 1 : epoch, last ? 0 : r + 1,

@@ -69,7 +69,7 @@ class SparsifyJobTest {
     assertTrue(learnedTop1 >= magTop1 - 0.01, "learned-nm " + learnedTop1 + " vs magnitude-nm " + magTop1);
     assertEquals(magTop1, (double) ((Map<?, ?>) l.summary().get("baselines")).get("magnitude-nm"), 1e-12);
     assertTrue(lines.stream().anyMatch(s -> s.matches(
-        "epoch 1/2 step \\d+ round 1/\\d+ loss \\d+\\.\\d+ sparsity 0\\.\\d+ \\d+\\.\\d images/s elapsed .* eta .*")),
+        "epoch 1/2 step \\d+ round 1/\\d+ loss \\d+\\.\\d+ sparsity 0\\.\\d+ \\(target 0\\.5000\\) \\d+\\.\\d images/s elapsed .* eta .*")),
         "progress lines: " + lines);
 
     for (Path out : List.of(mag, learned)) {
