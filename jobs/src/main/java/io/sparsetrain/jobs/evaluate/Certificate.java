@@ -109,11 +109,7 @@ final class Certificate {
       Setup s = build(model, r, e, false, "masks",
           r == e ? "the model's own masks against its weights as loaded"
               : "the --masks masks against the model's weights before they were applied");
-      boolean any = false;
-      for (double d : s.plan().perturbation()) {
-        any |= d > 0;
-      }
-      if (any || option.equals("masks") || s.plan().unavailable() != null) {
+      if (perturbs(s.plan()) || option.equals("masks") || s.plan().unavailable() != null) {
         return nonVacuous(s);
       }
       option = "2:4";
@@ -130,7 +126,7 @@ final class Certificate {
    */
   private static Setup nonVacuous(Setup s) {
     Plan p = s.plan();
-    if (p.unavailable() != null || Arrays.stream(p.perturbation()).anyMatch(d -> d > 0)) {
+    if (p.unavailable() != null || perturbs(p)) {
       return s;
     }
     String why = p.mode().equals("masks")
@@ -141,6 +137,11 @@ final class Certificate {
             + "with --masks FILE";
     return new Setup(new Plan(p.mode(), p.description(), p.layers(), p.inputs(), p.suffix(), p.perturbation(),
         p.otherIsReference(), why), s.reference(), s.perturbed(), s.other(), s.layerMasks());
+  }
+
+  /** Whether the plan's masks remove a weight anywhere (D != 0 in some layer). */
+  private static boolean perturbs(Plan p) {
+    return Arrays.stream(p.perturbation()).anyMatch(d -> d > 0);
   }
 
   /** A copy of {@code g} with each prunable layer's mask ANDed with its magnitude N:M mask. */

@@ -96,8 +96,7 @@ public final class SparsifyJob {
     }
     MaskSet given = o.method() == SparsifyMethod.APPLY ? readMasks(o.masks(), hconf, originalNet) : null;
     Manifest manifest = readManifest(o, hconf);
-    BatchOptions evalOpts = BatchOptions.builder().batchSize(Math.max(o.batchSize(), 64)).normalization(o.normalize()
-        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
+    BatchOptions evalOpts = batchOptions(o, Math.max(o.batchSize(), 64));
     JavaRDD<DataSet> test = ParquetDataSets.dataSets(spark, o.data(), o.testSplit(), evalOpts);
     if (o.maxTestExamples() > 0) {
       JavaPairRDD<DataSet, Long> t = test.zipWithIndex();
@@ -209,8 +208,7 @@ public final class SparsifyJob {
     int workers = o.workers() > 0 ? o.workers() : jsc.defaultParallelism();
 
     // ---- calibration minibatches, cached once
-    BatchOptions opts = BatchOptions.builder().batchSize(o.batchSize()).normalization(o.normalize()
-        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
+    BatchOptions opts = batchOptions(o, o.batchSize());
     JavaPairRDD<DataSet, Long> indexed = ParquetDataSets.dataSets(spark, o.data(), o.trainSplit(), opts).zipWithIndex();
     long keep = batchesWithin(indexed.map(t -> t._1().numExamples()).collect(), o.calibrationSize());
     indexed = indexed.filter(t -> t._2() < keep);
@@ -297,9 +295,6 @@ public final class SparsifyJob {
     long roundsDone = 0;
     long totalRounds = (long) roundsPerEpoch * o.epochs();
     try (MaskTrainer trainer = new AveragingMaskTrainer(jsc, bytes.toByteArray(), objective, workers)) {
-      // the rate the result will have (allocation: after the exact correction; the line shows how far the
-      // learned thresholds drift from it before that)
-      double target = nm ? (double) (o.m() - o.n()) / o.m() : o.target();
       for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
         Broadcast<int[]> pos = jsc.broadcast(epochOrder(numBatches, o.seed(), epoch));
         for (int r = epoch == startEpoch ? startRound : 0; r < roundsPerEpoch; r++) {
@@ -326,7 +321,7 @@ public final class SparsifyJob {
           double eta = (System.nanoTime() - runStart) / 1e9 / roundsDone * (totalRounds - done);
           progress.accept(String.format(Locale.ROOT, "epoch %d/%d step %d round %d/%d loss %.4f sparsity %.4f "
                   + "(target %.4f) %.1f images/s elapsed %s eta %s", epoch + 1, o.epochs(), state.step(), r + 1,
-              roundsPerEpoch, round.loss(), sparsity, target, round.examples() / seconds, hms(elapsed), hms(eta)));
+              roundsPerEpoch, round.loss(), sparsity, o.target(), round.examples() / seconds, hms(elapsed), hms(eta)));
           boolean last = r + 1 == roundsPerEpoch;
           if (last || roundsDone % o.checkpointEveryRounds() == 0) {
             write(fs, cp, new SparsifyCheckpoint(o.method().cliName(), last ? epoch + 1 : epoch, last ? 0 : r + 1,
@@ -530,6 +525,12 @@ public final class SparsifyJob {
     }
   }
 
+  /** How every split is read: minibatches of {@code batchSize}, the run's input scaling and seed, no augmentation. */
+  private static BatchOptions batchOptions(SparsifyOptions o, int batchSize) {
+    return BatchOptions.builder().batchSize(batchSize).normalization(o.normalize()
+        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
+  }
+
   /**
    * The first minibatches of {@code batchSize} of the train split, read on the driver: the whole ones holding at
    * most {@code maxImages} images (at least one), or with {@code cover} up to the first that reaches
@@ -539,8 +540,7 @@ public final class SparsifyJob {
    */
   static List<DataSet> firstTrainBatches(SparsifyOptions o, Configuration hconf, int batchSize, long maxImages,
       boolean cover) {
-    BatchOptions opts = BatchOptions.builder().batchSize(batchSize).normalization(o.normalize()
-        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
+    BatchOptions opts = batchOptions(o, batchSize);
     List<DataSet> batches = new ArrayList<>();
     long n = 0;
     ShardDataSetIterator it = ParquetDataSets.localIterator(o.data(), o.trainSplit(), opts, hconf);

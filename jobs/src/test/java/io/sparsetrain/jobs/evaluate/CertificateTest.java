@@ -127,10 +127,7 @@ class CertificateTest {
       assertTrue(plan.unavailable() != null && plan.unavailable().contains("--masks"),
           option + ": " + plan.unavailable());
       assertTrue(!plan.active(), option);
-      INDArray labels = Nd4j.zeros(8, 6);
-      for (int i = 0; i < 8; i++) {
-        labels.putScalar(i, i % 6, 1);
-      }
+      INDArray labels = EvalNets.oneHot(new int[] {0, 1, 2, 3, 4, 5, 0, 1}, 6);
       EvalCounts c = new BatchEvaluator(nm, null, plan, new EvalSpec(6, 5, new double[0], 0, 1))
           .evaluate(new org.nd4j.linalg.dataset.DataSet(EvalNets.images(8, 10, 23), labels));
       assertEquals(8, c.examples);
