@@ -91,15 +91,22 @@ public final class GlobalSparsityController {
         return layer.shape().isConv() ? convMethod : denseMethod;
     }
 
+    /** Name of the first convolution of {@code layers} (network order), null when there is none. */
+    public static String firstConv(List<PrunableLayer> layers) {
+        for (PrunableLayer l : layers) {
+            if (l.shape().isConv()) {
+                return l.name();
+            }
+        }
+        return null;
+    }
+
     /** Names of the layers of this list that stay dense. */
     public Set<String> excludedLayers(List<PrunableLayer> layers) {
         Set<String> out = new LinkedHashSet<>();
-        String firstConv = null;
+        String firstConv = firstConv(layers);
         String classifier = null;
         for (PrunableLayer l : layers) {
-            if (firstConv == null && l.shape().isConv()) {
-                firstConv = l.name();
-            }
             if (!l.shape().isConv()) {
                 classifier = l.name();
             }

@@ -3,6 +3,8 @@ package io.sparsetrain.jobs.sparsify;
 import io.sparsetrain.learn.nm.GumbelNmMask;
 import io.sparsetrain.sparkconf.SparkSessions;
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
@@ -100,6 +102,15 @@ public final class SparsifyCommand implements Callable<Integer> {
       + "statistics, so the masks fit the statistics the masked network produces; needs --bn-recalibration.")
   boolean batchStatistics;
 
+  @Option(names = "--exclude", split = ",", paramLabel = "LAYER",
+      description = "Sparse layers to keep dense, comma-separated names (learned-nm, allocation and the magnitude "
+          + "methods; their baselines leave the same layers out).")
+  List<String> exclude = new ArrayList<>();
+
+  @Option(names = "--exclude-first-conv", description = "Keep the first convolution dense (the train job's default; "
+      + "for a 1-channel image it has 9 weights per filter, which 2:4 cuts to 5).")
+  boolean excludeFirstConv;
+
   @Option(names = "--weight-lr", defaultValue = "1e-4",
       description = "allocation --adjust-weights: learning rate of the weights (default ${DEFAULT-VALUE}).")
   double weightLearningRate;
@@ -186,7 +197,8 @@ public final class SparsifyCommand implements Callable<Integer> {
         .batchSize(batchSize).workers(workers)
         .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
         .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
-        .adjustWeights(adjustWeights).batchStatistics(batchStatistics).weightLearningRate(weightLearningRate)
+        .adjustWeights(adjustWeights).batchStatistics(batchStatistics).exclude(exclude)
+        .excludeFirstConv(excludeFirstConv).weightLearningRate(weightLearningRate)
         .allocationStart(allocationStart).controlScale(scale)
         .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))
         .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)

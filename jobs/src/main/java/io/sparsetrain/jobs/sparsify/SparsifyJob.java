@@ -27,6 +27,7 @@ import io.sparsetrain.prune.MaskChecksum;
 import io.sparsetrain.prune.MaskSet;
 import io.sparsetrain.prune.MalformedMaskException;
 import io.sparsetrain.prune.PrunableLayer;
+import io.sparsetrain.prune.global.GlobalSparsityController;
 import io.sparsetrain.prune.nm.NmMagnitudePruner;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -37,9 +38,11 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
@@ -120,7 +123,12 @@ public final class SparsifyJob {
       long sparsifyStart = System.nanoTime();
       MaskSet masks;
       ComputationGraph base = original; // the weights the masks apply to (adjusted ones with --adjust-weights)
-      List<PrunableLayer> prunable = originalNet.prunableLayers();
+      Set<String> excluded = excludedLayers(o, originalNet.prunableLayers());
+      List<PrunableLayer> prunable = originalNet.prunableLayers().stream().filter(l -> !excluded.contains(l.name()))
+          .toList();
+      if (!excluded.isEmpty()) {
+        progress.accept("kept dense (excluded): " + String.join(", ", excluded));
+      }
       switch (o.method()) {
         case MAGNITUDE_NM:
           masks = magnitudeNm(prunable, o.n(), o.m());
@@ -135,7 +143,7 @@ public final class SparsifyJob {
           masks = given;
           break;
         default:
-          Learned learned = learn(spark, jsc, o, original, fs, out, extra, progress, t0);
+          Learned learned = learn(spark, jsc, o, original, excluded, fs, out, extra, progress, t0);
           masks = learned.masks();
           if (learned.weights() != null) {
             base = withWeights(original, learned.weights());
@@ -168,7 +176,7 @@ public final class SparsifyJob {
       }
       double wall = (System.nanoTime() - t0) / 1e9 + (extra.containsKey("resumedSeconds")
           ? ((Number) extra.remove("resumedSeconds")).doubleValue() : 0);
-      Map<String, Object> summary = summary(o, masks, sparse, before, after, baselines, extra, wall);
+      Map<String, Object> summary = summary(o, masks, sparse, excluded, before, after, baselines, extra, wall);
       progress.accept(String.format(Locale.ROOT, "top-1 after: %.4f (before %.4f), global sparsity %.5f%s",
           after.top1(), before.top1(), (double) summary.get("achievedGlobalSparsity"),
           baselines.isEmpty() ? "" : ", baselines " + baselines));
@@ -198,11 +206,12 @@ public final class SparsifyJob {
   }
 
   private static Learned learn(SparkSession spark, JavaSparkContext jsc, SparsifyOptions o, ComputationGraph original,
-      FileSystem fs, Path out, Map<String, Object> extra, Consumer<String> progress, long t0) throws IOException {
+      Set<String> excluded, FileSystem fs, Path out, Map<String, Object> extra, Consumer<String> progress, long t0) throws IOException {
     boolean nm = o.method() == SparsifyMethod.LEARNED_NM;
     MaskLearning settings = nm ? MaskLearning.learnedNm(o.n(), o.m(), o.tau(), o.straightThrough()).withNoiseSeed(o.seed())
         : MaskLearning.threshold(1e-2, o.adjustWeights());
-    ComputationGraph g = MaskLearningGraphs.prepare(original, settings, new Adam(o.learningRate()), name -> true,
+    ComputationGraph g = MaskLearningGraphs.prepare(original, settings, new Adam(o.learningRate()),
+        name -> !excluded.contains(name),
         o.batchStatistics());
     List<MaskLearningLayer> layers = MaskLearningGraphs.learningLayers(g);
     int workers = o.workers() > 0 ? o.workers() : jsc.defaultParallelism();
@@ -493,6 +502,34 @@ public final class SparsifyJob {
 
   // ------------------------------------------------------------ masks and models
 
+  /**
+   * The sparse layers {@code --exclude} and {@code --exclude-first-conv} keep dense, in network order.
+   *
+   * @throws SparsifyException naming an {@code --exclude} entry that is not a sparse layer of the model
+   */
+  static Set<String> excludedLayers(SparsifyOptions o, List<PrunableLayer> layers) {
+    Set<String> names = new LinkedHashSet<>();
+    layers.forEach(l -> names.add(l.name()));
+    for (String e : o.exclude()) {
+      if (!names.contains(e)) {
+        throw new SparsifyException("--exclude " + e + ": --model " + o.model() + " has no sparse layer of that name; "
+            + "its sparse layers are " + names);
+      }
+    }
+    Set<String> out = new LinkedHashSet<>();
+    String first = o.excludeFirstConv() ? GlobalSparsityController.firstConv(layers) : null;
+    for (String n : names) {
+      if (n.equals(first) || o.exclude().contains(n)) {
+        out.add(n);
+      }
+    }
+    if (out.size() == names.size()) {
+      throw new SparsifyException("--exclude " + String.join(",", o.exclude()) + (o.excludeFirstConv()
+          ? " --exclude-first-conv" : "") + " leaves no layer of --model " + o.model() + " to sparsify");
+    }
+    return out;
+  }
+
   static MaskSet magnitudeNm(List<PrunableLayer> layers, int n, int m) {
     NmMagnitudePruner p = new NmMagnitudePruner(n, m);
     MaskSet.Builder b = MaskSet.builder();
@@ -696,20 +733,27 @@ public final class SparsifyJob {
   // ------------------------------------------------------------ outputs
 
   private static Map<String, Object> summary(SparsifyOptions o, MaskSet masks, ComputationGraph sparse,
-      SparkEvaluation.Accuracy before, SparkEvaluation.Accuracy after, Map<String, Object> baselines,
+      Set<String> excluded, SparkEvaluation.Accuracy before, SparkEvaluation.Accuracy after, Map<String, Object> baselines,
       Map<String, Object> extra, double wall) {
     MaskedNetwork net = MaskedNetwork.of(sparse);
     MaskSet held = net.masks();
     List<String> compressed = net.compressedLayers();
     List<Map<String, Object>> layers = new ArrayList<>();
+    long zeros = 0;
+    long weights = 0;
     for (Map.Entry<String, Mask> e : held.asMap().entrySet()) {
+      if (!excluded.contains(e.getKey())) { // the global rate is over the layers the method sparsifies
+        zeros += e.getValue().zeroCount();
+        weights += e.getValue().size();
+      }
       Map<String, Object> l = new LinkedHashMap<>();
       l.put("name", e.getKey());
       l.put("shape", e.getValue().shape().toString());
       l.put("weights", e.getValue().size());
       l.put("zeros", e.getValue().zeroCount());
       l.put("sparsity", e.getValue().sparsity());
-      l.put("kernel", compressed.contains(e.getKey()) ? "compressed " + o.n() + ":" + o.m() : "dense");
+      l.put("kernel", compressed.contains(e.getKey()) ? "compressed " + o.n() + ":" + o.m()
+          : excluded.contains(e.getKey()) ? "dense (excluded)" : "dense");
       layers.add(l);
     }
     Map<String, Object> s = new LinkedHashMap<>();
@@ -719,9 +763,10 @@ public final class SparsifyJob {
     if (o.method().isNm()) {
       s.put("nm", o.n() + ":" + o.m());
     }
-    s.put("achievedGlobalSparsity", held.zeroCount() / (double) held.weightCount());
-    s.put("zeros", held.zeroCount());
-    s.put("weights", held.weightCount());
+    s.put("achievedGlobalSparsity", zeros / (double) weights);
+    s.put("zeros", zeros);
+    s.put("weights", weights);
+    s.put("excludedLayers", List.copyOf(excluded));
     s.put("top1Before", before.top1());
     s.put("top1After", after.top1());
     s.put("top5Before", before.top5());

@@ -72,6 +72,8 @@ public final class SparsifyOptions {
   private final double controlWeight;
   private final boolean adjustWeights;
   private final boolean batchStatistics;
+  private final List<String> exclude;
+  private final boolean excludeFirstConv;
   private final double weightLearningRate;
   private final String allocationStart;
   private final Double controlScale;
@@ -116,6 +118,8 @@ public final class SparsifyOptions {
     controlWeight = b.controlWeight;
     adjustWeights = b.adjustWeights;
     batchStatistics = b.batchStatistics;
+    exclude = List.copyOf(b.exclude);
+    excludeFirstConv = b.excludeFirstConv;
     weightLearningRate = b.weightLearningRate;
     allocationStart = b.allocationStart;
     controlScale = b.controlScale;
@@ -173,6 +177,10 @@ public final class SparsifyOptions {
    * masks are learned (else with the dense model's running statistics, frozen); needs {@link #bnRecalibration()}.
    */
   public boolean batchStatistics() { return batchStatistics; }
+  /** Sparse layers kept dense by name (the methods and their baselines leave them out); empty by default. */
+  public List<String> exclude() { return exclude; }
+  /** Keep the network's first convolution dense, as the train job does by default ({@code pruning.exclude-first-conv}). */
+  public boolean excludeFirstConv() { return excludeFirstConv; }
   /** allocation with {@link #adjustWeights()}: Adam learning rate of the weights. */
   public double weightLearningRate() { return weightLearningRate; }
   /** Allocation start: best (lower calibration L_rec of uniform and erk), uniform, erk or kde. */
@@ -246,6 +254,8 @@ public final class SparsifyOptions {
     o.put("controlWeight", controlWeight);
     o.put("adjustWeights", adjustWeights);
     o.put("batchStatistics", batchStatistics);
+    o.put("exclude", exclude);
+    o.put("excludeFirstConv", excludeFirstConv);
     if (adjustWeights) {
       o.put("weightLearningRate", weightLearningRate);
     }
@@ -300,6 +310,8 @@ public final class SparsifyOptions {
     private double controlWeight = 1.0;
     private boolean adjustWeights;
     private boolean batchStatistics;
+    private List<String> exclude = List.of();
+    private boolean excludeFirstConv;
     private double weightLearningRate = DEFAULT_WEIGHT_LEARNING_RATE;
     private String allocationStart = "best";
     private Double controlScale;
@@ -343,6 +355,8 @@ public final class SparsifyOptions {
     public Builder controlWeight(double v) { controlWeight = v; return this; }
     public Builder adjustWeights(boolean v) { adjustWeights = v; return this; }
     public Builder batchStatistics(boolean v) { batchStatistics = v; return this; }
+    public Builder exclude(List<String> v) { exclude = v == null ? List.of() : v; return this; }
+    public Builder excludeFirstConv(boolean v) { excludeFirstConv = v; return this; }
     public Builder weightLearningRate(double v) { weightLearningRate = v; return this; }
     public Builder allocationStart(String v) { allocationStart = v; return this; }
     public Builder controlScale(Double v) { controlScale = v; return this; }
@@ -416,6 +430,13 @@ public final class SparsifyOptions {
           "--batch-statistics is for --method learned-nm or allocation");
       require(!batchStatistics || bnRecalibration > 0, "--batch-statistics needs --bn-recalibration IMAGES: the masks "
           + "are fitted to the masked network's own batch statistics, so its running statistics must be re-estimated");
+      boolean masksLearnedOrMade = method != SparsifyMethod.STR_BN && method != SparsifyMethod.APPLY;
+      require((exclude.isEmpty() && !excludeFirstConv) || masksLearnedOrMade, "--exclude and --exclude-first-conv are "
+          + "for the mask methods (" + (method == SparsifyMethod.APPLY ? "--method apply applies the mask file as it is"
+          : "str-bn removes filters, it does not mask weights") + ")");
+      for (String e : exclude) {
+        require(e != null && !e.isBlank(), "--exclude must list layer names, got an empty name in " + exclude);
+      }
       require(positiveFinite(weightLearningRate), "--weight-lr must be finite and > 0, got " + weightLearningRate);
       require(List.of("best", "uniform", "erk", "kde").contains(allocationStart),
           "--allocation-start must be best, uniform, erk or kde, got " + allocationStart);

@@ -122,6 +122,53 @@ class SparsifyJobTest {
   }
 
   @Test
+  void excludedLayersStayDenseInTheResultAndItsBaselineAndLeaveTheGlobalRate() throws Exception {
+    List<String> lines = new ArrayList<>();
+    Path mag = tmp.resolve("magnitude-ex");
+    SparsifyJob.Result m = SparsifyJob.run(SparsifyFixtures.spark(), base(mag, "magnitude-nm").excludeFirstConv(true)
+        .build(), lines::add);
+    Path learned = tmp.resolve("learned-ex");
+    SparsifyJob.Result l = SparsifyJob.run(SparsifyFixtures.spark(), base(learned, "learned-nm").excludeFirstConv(true)
+        .calibrationSize(256).build(), lines::add);
+    assertTrue(lines.contains("kept dense (excluded): conv1"), "progress names the excluded layer: " + lines);
+    MaskedNetwork orig = MaskedNetwork.of(original());
+    float[] conv1 = orig.sparseLayers().get("conv1").weights();
+    for (SparsifyJob.Result r : List.of(m, l)) {
+      assertEquals(List.of("conv2", "fc1"), List.copyOf(r.masks().names()), "the mask file leaves conv1 out");
+      MaskedNetwork net = MaskedNetwork.of(r.model());
+      assertEquals(List.of("conv2", "fc1"), net.compressedLayers(), "conv1 computes densely");
+      assertArrayEquals(conv1, net.sparseLayers().get("conv1").weights(), "conv1 keeps every weight");
+      assertEquals(0, net.masks().get("conv1").zeroCount());
+      // the global rate is over the sparsified layers: 2:4 of conv2 and fc1 exactly
+      assertEquals(r.masks().zeroCount(), ((Number) r.summary().get("zeros")).longValue());
+      assertEquals(r.masks().weightCount(), ((Number) r.summary().get("weights")).longValue());
+      assertEquals(0.5, (double) r.summary().get("achievedGlobalSparsity"), 1e-12);
+      assertEquals(List.of("conv1"), r.summary().get("excludedLayers"));
+    }
+    // learned-nm's magnitude baseline leaves conv1 out too: it is the magnitude-nm run above
+    assertEquals((double) m.summary().get("top1After"),
+        (double) ((Map<?, ?>) l.summary().get("baselines")).get("magnitude-nm"), 1e-12);
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> layers = (List<Map<String, Object>>) json(learned).get("layers");
+    assertEquals("dense (excluded)", layers.get(0).get("kernel"));
+
+    // --exclude by name: the same as --exclude-first-conv here
+    SparsifyJob.Result byName = SparsifyJob.run(SparsifyFixtures.spark(), base(tmp.resolve("by-name"), "magnitude-nm")
+        .exclude(List.of("conv1")).build(), s -> { });
+    assertEquals(m.masks(), byName.masks());
+
+    SparsifyException e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(),
+        base(tmp.resolve("bad-ex"), "magnitude-nm").exclude(List.of("conv7")).build(), s -> { }));
+    assertTrue(e.getMessage().contains("--exclude conv7") && e.getMessage().contains("[conv1, conv2, fc1]"),
+        e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(),
+        base(tmp.resolve("all-ex"), "magnitude-nm").exclude(List.of("conv1", "conv2", "fc1")).build(), s -> { }));
+    assertTrue(e.getMessage().contains("leaves no layer"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(tmp.resolve("x"), "str-bn").excludeFirstConv(true).build());
+    assertTrue(e.getMessage().contains("--exclude and --exclude-first-conv are for the mask methods"), e.getMessage());
+  }
+
+  @Test
   void bnRecalibrationReestimatesOnlyTheStatisticsOfResultAndBaselines() throws Exception {
     Path plain = tmp.resolve("plain");
     SparsifyJob.Result p = SparsifyJob.run(SparsifyFixtures.spark(), base(plain, "uniform").target(0.7).build(),
