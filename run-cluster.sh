@@ -41,7 +41,8 @@ prints final top-1/top-5, global sparsity vs target, images/s, elapsed time and 
 
 Options:
   --master URL          Submit to an existing cluster instead: spark://host:port (profile standalone),
-                        yarn (profile yarn) or k8s://https://host:port (profile kubernetes).
+                        yarn (profile yarn) or k8s://https://host:port (profile kubernetes); or run in
+                        Spark local mode in one JVM, no cluster: local, local[N] or local[*] (profile local).
   --job NAME            train (default): train with --recipe on the prepared Fashion-MNIST (prepares it
                         first if DIR/fashion-mnist has no manifest.json) and print the summary.
                         prep: only prepare Fashion-MNIST as Parquet shards and print the manifest summary.
@@ -153,7 +154,8 @@ profile_for_master() {
     spark://*) echo standalone ;;
     yarn) echo yarn ;;
     k8s://*) echo kubernetes ;;
-    *) die "--master must be spark://host:port, yarn or k8s://..., got '$1'" ;;
+    local|local\[*\]) echo local ;;
+    *) die "--master must be spark://host:port, yarn, k8s://... or local[N], got '$1'" ;;
   esac
 }
 
@@ -278,7 +280,8 @@ submit() {  # submit NAME JOB-ARGS...
 
 PREP_ARGS=(prep --preset fashion-mnist --format idx --input "$FASHION_DIR"
   --output "$OUT/fashion-mnist" --shards 8 --seed 42 --overwrite)
-SMOKE_ARGS=(smoke --expect-executors "${WORKERS:-2}")
+if [[ "$MASTER_URL" == local* ]]; then SMOKE_EXECUTORS=1; else SMOKE_EXECUTORS="${WORKERS:-2}"; fi
+SMOKE_ARGS=(smoke --expect-executors "$SMOKE_EXECUTORS")
 TRAIN_OUT="$OUT/train/$(basename "$RECIPE" .conf)"
 TRAIN_ARGS=(train --config "$RECIPE" --set "data.path=\"$OUT/fashion-mnist\"" --set "output.dir=\"$TRAIN_OUT\"")
 THROUGHPUT_ARGS=(throughput --config "$RECIPE" --set "data.path=\"$OUT/fashion-mnist\""

@@ -50,6 +50,24 @@ class EmbeddedClusterIT {
   }
 
   @Test
+  void aLocalMasterRunsTheJobInOneJvmWithoutACluster(@TempDir Path out) throws Exception {
+    ClusterScript cluster = ClusterScript.onFreePorts(out);
+    ClusterScript.Running.Result args = cluster.run(RUN, "--master", "local[2]", "--print-submit-args", "--job", "sparsify",
+        "--", "--model", "m");
+    assertEquals(0, args.exit(), args.output());
+    List<String> lines = args.output().lines().toList();
+    assertEquals(List.of("--master", "local[2]"), lines.subList(0, 2), args.output());
+    assertTrue(lines.contains("spark.driver.memory=6g"), "the local profile's driver heap: " + args.output());
+
+    ClusterScript.Running.Result run = cluster.run(RUN, "--master", "local[2]", "--job", "smoke");
+    assertEquals(0, run.exit(), run.output());
+    assertTrue(run.output().contains("spark-submit (profile local)"), run.output());
+    assertTrue(run.output().contains("SMOKE OK sum=333333833333500000 expected=333333833333500000"), run.output());
+    assertFalse(run.output().contains("cluster up"), run.output());
+    assertFalse(Files.exists(out.resolve("cluster/logs/master.log")), "no cluster may have been started");
+  }
+
+  @Test
   void badOptionsFailBeforeAnyClusterStarts(@TempDir Path out) throws Exception {
     ClusterScript cluster = ClusterScript.onFreePorts(out);
     ClusterScript.Running.Result badJob = cluster.run(RUN, "--job", "nope");
@@ -59,7 +77,7 @@ class EmbeddedClusterIT {
 
     ClusterScript.Running.Result badMaster = cluster.run(RUN, "--master", "mesos://x:1", "--job", "smoke");
     assertNotEquals(0, badMaster.exit());
-    assertTrue(badMaster.output().contains("--master must be spark://host:port, yarn or k8s://..., got 'mesos://x:1'"),
+    assertTrue(badMaster.output().contains("--master must be spark://host:port, yarn, k8s://... or local[N], got 'mesos://x:1'"),
         badMaster.output());
     assertFalse(Files.exists(out.resolve("cluster/logs/master.log")), "no cluster may have been started");
   }
