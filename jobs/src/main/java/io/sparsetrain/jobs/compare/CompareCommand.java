@@ -1,6 +1,7 @@
 package io.sparsetrain.jobs.compare;
 
 import io.sparsetrain.jobs.sparsify.SparsifyException;
+import io.sparsetrain.jobs.sparsify.SparsifyMethod;
 import io.sparsetrain.sparkconf.SparkSessions;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
@@ -61,6 +62,10 @@ public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--test-split", description = "Evaluation split (default test).") String testSplit;
   @Option(names = "--max-test-examples", description = "Evaluate on at most this many test images.") Integer maxTestExamples;
   @Option(names = "--seed", description = "Seed of every cell.") Long seed;
+  @Option(names = "--exclude-first-conv", description = "Keep the first convolution dense in every mask method's "
+      + "cells (str-bn removes filters and is not affected).") boolean excludeFirstConv;
+  @Option(names = "--batch-statistics", description = "learned-nm and allocation cells learn under batch statistics "
+      + "(needs --bn-recalibration; see sparsify --batch-statistics).") boolean batchStatistics;
 
   @Option(names = "--spark-profile", defaultValue = "local", description = "sparkconf profile when not run under spark-submit.")
   String sparkProfile;
@@ -112,6 +117,13 @@ public final class CompareCommand implements Callable<Integer> {
     }
     if (thresholdDecay != null) {
       b.sparsify("--threshold-decay", thresholdDecay, x -> x.thresholdDecay(thresholdDecay));
+    }
+    if (excludeFirstConv) {
+      b.sparsify("--exclude-first-conv", true, x -> x.method() == SparsifyMethod.STR_BN ? x : x.excludeFirstConv(true));
+    }
+    if (batchStatistics) {
+      b.sparsify("--batch-statistics", true, x -> x.method() == SparsifyMethod.LEARNED_NM
+          || x.method() == SparsifyMethod.ALLOCATION ? x.batchStatistics(true) : x);
     }
     if (normalization != null) {
       if (!normalization.equals("unit") && !normalization.equals("none")) {

@@ -337,6 +337,8 @@ public final class SparsifyOptions {
     public Builder output(String v) { output = v; return this; }
     public Builder method(SparsifyMethod v) { method = v; return this; }
     public Builder method(String v) { method = SparsifyMethod.fromCli(v); return this; }
+    /** The method set so far (null before {@link #method}): lets a caller set method-specific options. */
+    public SparsifyMethod method() { return method; }
     public Builder target(Double v) { target = v; return this; }
     public Builder nm(int n, int m) { this.n = n; this.m = m; return this; }
     public Builder calibrationSize(int v) { calibrationSize = v; return this; }

@@ -117,6 +117,22 @@ class CompareJobTest {
   }
 
   @Test
+  void methodSpecificOptionsReachOnlyTheCellsTheyApplyTo() {
+    CompareCommand cmd = new CompareCommand();
+    new picocli.CommandLine(cmd).parseArgs("--model", "m.zip", "--data", "d", "--output", tmp.resolve("c").toString(),
+        "--methods", "uniform,allocation,magnitude-nm,learned-nm,str-bn", "--targets", "0.7", "--bn-recalibration",
+        "64", "--exclude-first-conv", "--batch-statistics");
+    CompareOptions o = cmd.options();
+    assertEquals(5, o.cells().size());
+    for (CompareOptions.Cell c : o.cells()) {
+      boolean mask = c.method() != SparsifyMethod.STR_BN;
+      boolean learned = c.method() == SparsifyMethod.LEARNED_NM || c.method() == SparsifyMethod.ALLOCATION;
+      assertEquals(mask, c.options().excludeFirstConv(), c.id());
+      assertEquals(learned, c.options().batchStatistics(), c.id());
+    }
+  }
+
+  @Test
   void badInputsGetClearErrors() throws Exception {
     Path out = tmp.resolve("bad");
     CompareException e = assertThrows(CompareException.class, () -> CompareOptions.parseMethods("uniform,prune-harder"));
