@@ -55,6 +55,12 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
      */
     public static final int DW_SAMPLED_MIN_COLS =
         Integer.getInteger("sparsetrain.kernels.dwSampledMinCols", Integer.MAX_VALUE);
+    /**
+     * Route the weight gradient through the pattern-grouped kernel ({@link #nmBackwardWeightGrouped})
+     * instead of the dense route or the sampled kernel: system property
+     * {@code sparsetrain.kernels.dwGrouped} (default false; see BENCHMARKS.md for its measurements).
+     */
+    public static final boolean DW_GROUPED = Boolean.getBoolean("sparsetrain.kernels.dwGrouped");
     /** Weight-gradient lane buffer per task (floats): 512 KiB, L2-resident. */
     static final int LB_W = 128 * 1024;
 
@@ -570,6 +576,10 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     public void nmBackwardWeight(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
         GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
         GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
+        if (DW_GROUPED) {
+            NmGroupedWeightGrad.run(w, dy, x, cols, dwSlots, threads());
+            return;
+        }
         if (!NmWeightGradKernels.SUPPORTED || cols <= DW_SAMPLED_MIN_COLS) {
             nmBackwardWeightViaDense(w, dy, x, cols, dwSlots);
             return;
@@ -687,8 +697,9 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
      * group of M positions partitioned by kept pattern ({@link NmLayout#groupedLayout()}, once per
      * mask), each block of rows with the same pattern computed like a dense register block (the
      * pattern's N rows of X shared by the block's rows, each dY vector by the row's N positions).
-     * Not routed yet: {@link #nmBackwardWeight} still picks between the dense route and the sampled
-     * kernel; the benchmarks and tests call this directly.
+     * Routed by {@link #nmBackwardWeight} only with {@link #DW_GROUPED}: it measured 1.3-1.5x the dense
+     * product on many columns (784-3136 with 64-128 rows) but 0.3-0.7x on 49-1024 columns or 256-1024 rows,
+     * where the dY panel reread from L2 for every group bounds it (BENCHMARKS.md).
      */
     public void nmBackwardWeightGrouped(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
         GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
