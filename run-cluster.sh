@@ -105,7 +105,18 @@ if [[ "$JOB" == train || "$JOB" == throughput ]]; then
   [[ -f "$RECIPE" ]] || die "--recipe not found: $RECIPE"
   RECIPE="$(cd "$(dirname "$RECIPE")" && pwd)/$(basename "$RECIPE")"
 fi
+profile_for_master() {
+  case "$1" in
+    "") echo embedded-cluster ;;
+    spark://*) echo standalone ;;
+    yarn) echo yarn ;;
+    k8s://*) echo kubernetes ;;
+    local|local\[*\]) echo local ;;
+    *) die "--master must be spark://host:port, yarn, k8s://... or local[N], got '$1'" ;;
+  esac
+}
 if [[ -n "$WORKERS" && ! "$WORKERS" =~ ^[1-8]$ ]]; then die "--workers must be 1..8, got '$WORKERS'"; fi
+profile_for_master "$MASTER_URL" >/dev/null  # a bad --master fails here, before any install or build
 [[ -z "$SPARKCONF_FILE" || -f "$SPARKCONF_FILE" ]] || die "--sparkconf-file not found: $SPARKCONF_FILE"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
@@ -148,16 +159,6 @@ build() {
 sparkconf() { java -jar "$CONF_JAR" "$@"; }
 profile_args() { if [[ -n "$SPARKCONF_FILE" ]]; then echo "--sparkconf-file $SPARKCONF_FILE"; fi; }
 
-profile_for_master() {
-  case "$1" in
-    "") echo embedded-cluster ;;
-    spark://*) echo standalone ;;
-    yarn) echo yarn ;;
-    k8s://*) echo kubernetes ;;
-    local|local\[*\]) echo local ;;
-    *) die "--master must be spark://host:port, yarn, k8s://... or local[N], got '$1'" ;;
-  esac
-}
 
 # ---------------------------------------------------------------- the embedded cluster
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
