@@ -81,6 +81,17 @@ EOF
 log() { printf '[run-cluster %(%H:%M:%S)T] %s\n' -1 "$*"; }
 die() { printf '[run-cluster] ERROR: %s\n' "$*" >&2; exit 1; }
 
+profile_for_master() {  # the sparkconf profile of a --master URL (empty: the embedded cluster)
+  case "$1" in
+    "") echo embedded-cluster ;;
+    spark://*) echo standalone ;;
+    yarn) echo yarn ;;
+    k8s://*) echo kubernetes ;;
+    local|local\[*\]) echo local ;;
+    *) die "--master must be spark://host:port, yarn, k8s://... or local[N], got '$1'" ;;
+  esac
+}
+
 COMMAND="run"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -105,16 +116,6 @@ if [[ "$JOB" == train || "$JOB" == throughput ]]; then
   [[ -f "$RECIPE" ]] || die "--recipe not found: $RECIPE"
   RECIPE="$(cd "$(dirname "$RECIPE")" && pwd)/$(basename "$RECIPE")"
 fi
-profile_for_master() {
-  case "$1" in
-    "") echo embedded-cluster ;;
-    spark://*) echo standalone ;;
-    yarn) echo yarn ;;
-    k8s://*) echo kubernetes ;;
-    local|local\[*\]) echo local ;;
-    *) die "--master must be spark://host:port, yarn, k8s://... or local[N], got '$1'" ;;
-  esac
-}
 if [[ -n "$WORKERS" && ! "$WORKERS" =~ ^[1-8]$ ]]; then die "--workers must be 1..8, got '$WORKERS'"; fi
 profile_for_master "$MASTER_URL" >/dev/null  # a bad --master fails here, before any install or build
 [[ -z "$SPARKCONF_FILE" || -f "$SPARKCONF_FILE" ]] || die "--sparkconf-file not found: $SPARKCONF_FILE"

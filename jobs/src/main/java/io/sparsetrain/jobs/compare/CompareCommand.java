@@ -1,7 +1,6 @@
 package io.sparsetrain.jobs.compare;
 
 import io.sparsetrain.jobs.sparsify.SparsifyException;
-import io.sparsetrain.jobs.sparsify.SparsifyMethod;
 import io.sparsetrain.sparkconf.SparkSessions;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
@@ -119,11 +118,10 @@ public final class CompareCommand implements Callable<Integer> {
       b.sparsify("--threshold-decay", thresholdDecay, x -> x.thresholdDecay(thresholdDecay));
     }
     if (excludeFirstConv) {
-      b.sparsify("--exclude-first-conv", true, x -> x.method() == SparsifyMethod.STR_BN ? x : x.excludeFirstConv(true));
+      b.sparsify("--exclude-first-conv", true, x -> x.method().makesMasks() ? x.excludeFirstConv(true) : x);
     }
     if (batchStatistics) {
-      b.sparsify("--batch-statistics", true, x -> x.method() == SparsifyMethod.LEARNED_NM
-          || x.method() == SparsifyMethod.ALLOCATION ? x.batchStatistics(true) : x);
+      b.sparsify("--batch-statistics", true, x -> x.method().learnsMasks() ? x.batchStatistics(true) : x);
     }
     if (normalization != null) {
       if (!normalization.equals("unit") && !normalization.equals("none")) {

@@ -123,9 +123,9 @@ public final class SparsifyJob {
       long sparsifyStart = System.nanoTime();
       MaskSet masks;
       ComputationGraph base = original; // the weights the masks apply to (adjusted ones with --adjust-weights)
-      Set<String> excluded = excludedLayers(o, originalNet.prunableLayers());
-      List<PrunableLayer> prunable = originalNet.prunableLayers().stream().filter(l -> !excluded.contains(l.name()))
-          .toList();
+      List<PrunableLayer> all = originalNet.prunableLayers(); // copies every layer's weights: once
+      Set<String> excluded = excludedLayers(o, all);
+      List<PrunableLayer> prunable = all.stream().filter(l -> !excluded.contains(l.name())).toList();
       if (!excluded.isEmpty()) {
         progress.accept("kept dense (excluded): " + String.join(", ", excluded));
       }
@@ -206,13 +206,13 @@ public final class SparsifyJob {
   }
 
   private static Learned learn(SparkSession spark, JavaSparkContext jsc, SparsifyOptions o, ComputationGraph original,
-      Set<String> excluded, FileSystem fs, Path out, Map<String, Object> extra, Consumer<String> progress, long t0) throws IOException {
+      Set<String> excluded, FileSystem fs, Path out, Map<String, Object> extra, Consumer<String> progress, long t0)
+      throws IOException {
     boolean nm = o.method() == SparsifyMethod.LEARNED_NM;
     MaskLearning settings = nm ? MaskLearning.learnedNm(o.n(), o.m(), o.tau(), o.straightThrough()).withNoiseSeed(o.seed())
         : MaskLearning.threshold(1e-2, o.adjustWeights());
     ComputationGraph g = MaskLearningGraphs.prepare(original, settings, new Adam(o.learningRate()),
-        name -> !excluded.contains(name),
-        o.batchStatistics());
+        name -> !excluded.contains(name), o.batchStatistics());
     List<MaskLearningLayer> layers = MaskLearningGraphs.learningLayers(g);
     int workers = o.workers() > 0 ? o.workers() : jsc.defaultParallelism();
 

@@ -48,6 +48,19 @@ public enum SparsifyMethod {
     return learned;
   }
 
+  /**
+   * Whether the method learns masks or thresholds on calibration images through the masked network's forward
+   * passes (then {@code --batch-statistics} applies).
+   */
+  public boolean learnsMasks() {
+    return this == LEARNED_NM || this == ALLOCATION;
+  }
+
+  /** Whether the method makes the masks itself (then {@code --exclude}/{@code --exclude-first-conv} apply). */
+  public boolean makesMasks() {
+    return this != APPLY && this != STR_BN;
+  }
+
   /** Whether {@code --target} is required. */
   public boolean needsTarget() {
     return this == ALLOCATION || this == UNIFORM || this == ERK;

@@ -428,12 +428,11 @@ public final class SparsifyOptions {
           + controlWeight);
       require(!adjustWeights || method == SparsifyMethod.ALLOCATION,
           "--adjust-weights is for --method allocation (learned-nm keeps the trained weights by design)");
-      require(!batchStatistics || method == SparsifyMethod.LEARNED_NM || method == SparsifyMethod.ALLOCATION,
+      require(!batchStatistics || method.learnsMasks(),
           "--batch-statistics is for --method learned-nm or allocation");
       require(!batchStatistics || bnRecalibration > 0, "--batch-statistics needs --bn-recalibration IMAGES: the masks "
           + "are fitted to the masked network's own batch statistics, so its running statistics must be re-estimated");
-      boolean masksLearnedOrMade = method != SparsifyMethod.STR_BN && method != SparsifyMethod.APPLY;
-      require((exclude.isEmpty() && !excludeFirstConv) || masksLearnedOrMade, "--exclude and --exclude-first-conv are "
+      require((exclude.isEmpty() && !excludeFirstConv) || method.makesMasks(), "--exclude and --exclude-first-conv are "
           + "for the mask methods (" + (method == SparsifyMethod.APPLY ? "--method apply applies the mask file as it is"
           : "str-bn removes filters, it does not mask weights") + ")");
       for (String e : exclude) {
