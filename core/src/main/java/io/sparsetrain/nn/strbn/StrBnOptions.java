@@ -50,6 +50,8 @@ public final class StrBnOptions {
     private final double initialS;
     private final long maxStepsPerEpoch;
     private final int fineTuneEpochs;
+    private final Double fineTuneLearningRate;
+    private final double stopAtRemoved;
 
     private StrBnOptions(Builder b) {
         if (b.epochs < 1) {
@@ -97,6 +99,15 @@ public final class StrBnOptions {
             throw new IllegalArgumentException("fineTuneEpochs must be >= 0, got fineTuneEpochs=" + b.fineTuneEpochs);
         }
         this.fineTuneEpochs = b.fineTuneEpochs;
+        if (b.fineTuneLearningRate != null && !(b.fineTuneLearningRate > 0 && Double.isFinite(b.fineTuneLearningRate))) {
+            throw new IllegalArgumentException("fineTuneLearningRate must be finite and > 0, got fineTuneLearningRate="
+                    + b.fineTuneLearningRate);
+        }
+        this.fineTuneLearningRate = b.fineTuneLearningRate;
+        if (!(b.stopAtRemoved >= 0 && b.stopAtRemoved < 1)) {
+            throw new IllegalArgumentException("stopAtRemoved must be in [0, 1) (0 = off), got stopAtRemoved=" + b.stopAtRemoved);
+        }
+        this.stopAtRemoved = b.stopAtRemoved;
     }
 
     public static Builder builder() {
@@ -133,6 +144,24 @@ public final class StrBnOptions {
      */
     public int fineTuneEpochs() { return fineTuneEpochs; }
 
+    /**
+     * The base learning rate of the fine-tune (its own cosine decay): the explicit one, or the STR-BN phase's
+     * {@link #learningRate(int)}.
+     */
+    public double fineTuneLearningRate(int batchSize) {
+        return fineTuneLearningRate != null ? fineTuneLearningRate : learningRate(batchSize);
+    }
+
+    /**
+     * End the STR-BN phase early, as soon as this fraction of the filters can be physically removed (checked every
+     * {@link #STOP_CHECK_STEPS} steps); 0 = run every epoch. Lets a run aim at a filter budget instead of tuning the
+     * decays until the right number dies.
+     */
+    public double stopAtRemoved() { return stopAtRemoved; }
+
+    /** Steps between two checks of {@link #stopAtRemoved()}. */
+    public static final int STOP_CHECK_STEPS = 25;
+
     /** The threshold rule of every STR-BN layer. */
     public StrBnThreshold threshold() {
         return StrBnThreshold.of(function, initialS);
@@ -143,9 +172,8 @@ public final class StrBnOptions {
         return learningRate != null ? learningRate : learningRatePer256 * batchSize / 256.0;
     }
 
-    /** The updater for {@code totalSteps} steps of minibatches of {@code batchSize}. */
-    IUpdater updater(int batchSize, long totalSteps) {
-        double lr = learningRate(batchSize);
+    /** The updater of {@code totalSteps} steps starting at base learning rate {@code lr}. */
+    IUpdater updater(double lr, long totalSteps) {
         ISchedule schedule = cosine ? new CosineSchedule(lr, totalSteps) : null;
         return switch (optimizer) {
             case NESTEROVS -> schedule != null ? new Nesterovs(schedule, momentum) : new Nesterovs(lr, momentum);
@@ -157,9 +185,11 @@ public final class StrBnOptions {
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "StrBnOptions{epochs=%d, optimizer=%s, momentum=%s, learningRate=%s, learningRatePer256=%s, "
-                        + "cosine=%s, weightDecay=%s, thresholdDecay=%s, gammaDecay=%s, thresholdFunction=%s, initialS=%s, maxStepsPerEpoch=%d, fineTuneEpochs=%d}",
+                        + "cosine=%s, weightDecay=%s, thresholdDecay=%s, gammaDecay=%s, thresholdFunction=%s, initialS=%s, maxStepsPerEpoch=%d, fineTuneEpochs=%d, "
+                        + "fineTuneLearningRate=%s, stopAtRemoved=%s}",
                 epochs, optimizer, momentum, learningRate == null ? "scaled" : learningRate, learningRatePer256, cosine, weightDecay,
-                thresholdDecay, gammaDecay, function, initialS, maxStepsPerEpoch, fineTuneEpochs);
+                thresholdDecay, gammaDecay, function, initialS, maxStepsPerEpoch, fineTuneEpochs,
+                fineTuneLearningRate == null ? "as learningRate" : fineTuneLearningRate, stopAtRemoved == 0 ? "off" : stopAtRemoved);
     }
 
     public static final class Builder {
@@ -176,6 +206,8 @@ public final class StrBnOptions {
         private double initialS = DEFAULT_INITIAL_S;
         private long maxStepsPerEpoch;
         private int fineTuneEpochs;
+        private Double fineTuneLearningRate;
+        private double stopAtRemoved;
 
         public Builder epochs(int v) { epochs = v; return this; }
         public Builder optimizer(Optimizer v) { optimizer = v; return this; }
@@ -193,6 +225,10 @@ public final class StrBnOptions {
         public Builder initialS(double v) { initialS = v; return this; }
         public Builder maxStepsPerEpoch(long v) { maxStepsPerEpoch = v; return this; }
         public Builder fineTuneEpochs(int v) { fineTuneEpochs = v; return this; }
+        /** The fine-tune's base learning rate (null = the STR-BN phase's). */
+        public Builder fineTuneLearningRate(Double v) { fineTuneLearningRate = v; return this; }
+        /** See {@link StrBnOptions#stopAtRemoved()}. */
+        public Builder stopAtRemoved(double v) { stopAtRemoved = v; return this; }
 
         public StrBnOptions build() {
             return new StrBnOptions(this);

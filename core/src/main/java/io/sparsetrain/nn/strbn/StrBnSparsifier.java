@@ -69,10 +69,25 @@ public final class StrBnSparsifier {
                 opts.learningRate(batch));
 
         StrBnConversion.Converted conv = StrBnConversion.convert(trained, opts.threshold(), opts.thresholdDecay(), opts.gammaDecay(), x,
-                opts.updater(batch, total), opts.weightDecay());
+                opts.updater(opts.learningRate(batch), total), opts.weightDecay());
         ComputationGraph g = conv.graph();
         Progress progress = new Progress(listener);
-        trainEpochs(g, train, opts.epochs(), opts.maxStepsPerEpoch(), progress);
+        java.util.function.BooleanSupplier stop = () -> false;
+        if (opts.stopAtRemoved() > 0) {
+            int filters = StrBnRemoval.remove(g, trained).layers().stream().mapToInt(LayerRemoval::before).sum();
+            stop = () -> {
+                if (progress.step % StrBnOptions.STOP_CHECK_STEPS != 0) {
+                    return false;
+                }
+                int gone = StrBnRemoval.remove(g, trained).layers().stream().mapToInt(LayerRemoval::removed).sum();
+                return gone >= opts.stopAtRemoved() * filters;
+            };
+        }
+        trainEpochs(g, train, opts.epochs(), opts.maxStepsPerEpoch(), progress, stop);
+        if (progress.step < stepsPerEpoch * opts.epochs()) {
+            LOG.info("STR-BN: stopped after {} of {} steps, {} of the filters removable", progress.step,
+                    stepsPerEpoch * opts.epochs(), opts.stopAtRemoved());
+        }
         StrBnRemoval.Removed removed = StrBnRemoval.remove(g, trained);
         ModelCost before = ModelCost.of(trained, input);
         ModelCost after = ModelCost.of(removed.graph(), input);
@@ -83,7 +98,7 @@ public final class StrBnSparsifier {
             fineTuned = fineTune(removed.graph(), opts, batch, stepsPerEpoch);
             progress.fixedLayers = layerStates(g); // the dead set is final: report it during the fine-tune
             progress.epochOffset = opts.epochs();
-            trainEpochs(fineTuned, train, opts.fineTuneEpochs(), opts.maxStepsPerEpoch(), progress);
+            trainEpochs(fineTuned, train, opts.fineTuneEpochs(), opts.maxStepsPerEpoch(), progress, () -> false);
         }
         StrBnResult r = new StrBnResult(removed.graph(), g, removed.layers(), before, after, conv.inserted(), removed.notes(),
                 strBnSteps, strBnLoss, fineTuned, progress.step - strBnSteps, fineTuned == null ? Double.NaN : progress.lastLoss);
@@ -92,14 +107,18 @@ public final class StrBnSparsifier {
     }
 
     private static void trainEpochs(ComputationGraph g, DataSetIterator train, int epochs, long maxStepsPerEpoch,
-                                    Progress progress) {
+                                    Progress progress, java.util.function.BooleanSupplier stop) {
         g.setListeners(new MaskEnforcingListener(), progress);
+        epochs:
         for (int epoch = 0; epoch < epochs; epoch++) {
             train.reset();
             long steps = 0;
             while (train.hasNext() && (maxStepsPerEpoch == 0 || steps < maxStepsPerEpoch)) {
                 g.fit(train.next());
                 steps++;
+                if (stop.getAsBoolean()) {
+                    break epochs;
+                }
             }
             g.incrementEpochCount();
         }
@@ -108,11 +127,11 @@ public final class StrBnSparsifier {
 
     /**
      * A trainable copy of the smaller graph: the same parameters, every layer on {@code opts}' optimizer with a
-     * fresh learning-rate decay over the fine-tune and {@link StrBnOptions#weightDecay()} as its only regularization.
+     * fresh learning-rate decay over the fine-tune from {@link StrBnOptions#fineTuneLearningRate(int)} and {@link StrBnOptions#weightDecay()} as its only regularization.
      */
     static ComputationGraph fineTune(ComputationGraph smaller, StrBnOptions opts, int batch, long stepsPerEpoch) {
         ComputationGraphConfiguration conf = smaller.getConfiguration().clone();
-        IUpdater updater = opts.updater(batch, stepsPerEpoch * opts.fineTuneEpochs());
+        IUpdater updater = opts.updater(opts.fineTuneLearningRate(batch), stepsPerEpoch * opts.fineTuneEpochs());
         for (GraphVertex v : conf.getVertices().values()) {
             if (v instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer bl) {
                 StrBnConversion.training(bl, updater, opts.weightDecay());

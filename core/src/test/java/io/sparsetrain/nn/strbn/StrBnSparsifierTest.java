@@ -3,6 +3,7 @@ package io.sparsetrain.nn.strbn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.sparsetrain.nn.layers.FastBatchNormalization;
 import io.sparsetrain.nn.layers.SparseConvolution;
@@ -109,6 +110,35 @@ class StrBnSparsifierTest {
         double before = r.smaller().score(train, false);
         double after = ft.score(train, false);
         assertTrue(after < before, "loss on the training images " + before + " -> " + after);
+    }
+
+    @Test
+    void fineTuneStartsAtItsOwnLearningRate() {
+        StrBnOptions.Builder b = StrBnOptions.builder().learningRate(0.05).fineTuneEpochs(2);
+        assertEquals(0.05, b.build().fineTuneLearningRate(32), "default: the STR-BN phase's rate");
+        ComputationGraph ft = StrBnSparsifier.fineTune(resNetResult.smaller(), b.fineTuneLearningRate(0.004).build(), 32, 10);
+        for (org.deeplearning4j.nn.conf.graph.GraphVertex v : ft.getConfiguration().getVertices().values()) {
+            if (v instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer bl) {
+                org.nd4j.linalg.learning.config.IUpdater u = bl.getIUpdater();
+                assertEquals(0.004, u.getLearningRate(0, 0), 1e-12, lv.getLayerConf().getLayer().getLayerName());
+                assertEquals(0.002, u.getLearningRate(10, 0), 1e-9, "cosine over the 20 fine-tune steps, halfway");
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> StrBnOptions.builder().fineTuneLearningRate(-1.0).build());
+    }
+
+    @Test
+    void stopAtRemovedEndsThePhaseOnceTheBudgetIsRemovable() {
+        List<StrBnProgress> steps = new ArrayList<>();
+        // the LeNet-5 run's pressure over 6 epochs instead of 2: 35% of the filters are removable long before the end
+        StrBnResult r = StrBnSparsifier.run(leNet, iterator(train, 32), StrBnOptions.builder().epochs(6).learningRate(0.02)
+                .initialS(-3).thresholdDecay(0.2).weightDecay(5e-4).stopAtRemoved(0.35).build(), steps::add);
+        int filters = r.layers().stream().mapToInt(LayerRemoval::before).sum();
+        assertTrue(r.filtersRemoved() >= 0.35 * filters, r.summary());
+        assertTrue(r.steps() < 6 * 24, "stopped early: " + r.steps() + " steps");
+        assertEquals(0, r.steps() % StrBnOptions.STOP_CHECK_STEPS, "stops at a check: " + r.steps());
+        assertEquals(r.steps(), steps.size());
+        assertThrows(IllegalArgumentException.class, () -> StrBnOptions.builder().stopAtRemoved(1.0).build());
     }
 
     @Test

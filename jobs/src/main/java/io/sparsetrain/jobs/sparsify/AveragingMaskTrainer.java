@@ -23,16 +23,21 @@ public final class AveragingMaskTrainer implements MaskTrainer {
 
   private final JavaSparkContext sc;
   private final Broadcast<byte[]> model;
+  /** The original model's zip when the objective needs a separate dense teacher (learned-nm --distill), else null. */
+  private final Broadcast<byte[]> teacher;
   private final WorkerObjective objective;
   private final int workers;
 
   /**
    * @param learningGraphBytes the learning graph as a DL4J model zip (no updater)
+   * @param teacherBytes the original model as a DL4J model zip when {@code objective} distills from it, else null
    * @param workers partitions per round (the caller partitions each chunk into this many)
    */
-  AveragingMaskTrainer(JavaSparkContext sc, byte[] learningGraphBytes, WorkerObjective objective, int workers) {
+  AveragingMaskTrainer(JavaSparkContext sc, byte[] learningGraphBytes, byte[] teacherBytes, WorkerObjective objective,
+      int workers) {
     this.sc = sc;
     this.model = sc.broadcast(learningGraphBytes);
+    this.teacher = teacherBytes == null ? null : sc.broadcast(teacherBytes);
     this.objective = objective;
     this.workers = workers;
   }
@@ -72,6 +77,7 @@ public final class AveragingMaskTrainer implements MaskTrainer {
   public Round round(JavaRDD<DataSet> chunk, TrainerState state) {
     Broadcast<TrainerState> start = sc.broadcast(state);
     Broadcast<byte[]> modelB = model;
+    Broadcast<byte[]> teacherB = teacher;
     WorkerObjective obj = objective;
     long id = modelB.id();
     try {
@@ -84,7 +90,7 @@ public final class AveragingMaskTrainer implements MaskTrainer {
         WorkerObjective.Model m = cache.get(id);
         if (m == null) {
           cache.clear(); // one learning graph per thread
-          m = obj.load(modelB.value());
+          m = obj.load(modelB.value(), teacherB == null ? null : teacherB.value());
           cache.put(id, m);
         }
         TrainerState s = start.value().copy();
@@ -152,5 +158,8 @@ public final class AveragingMaskTrainer implements MaskTrainer {
   @Override
   public void close() {
     model.destroy();
+    if (teacher != null) {
+      teacher.destroy();
+    }
   }
 }

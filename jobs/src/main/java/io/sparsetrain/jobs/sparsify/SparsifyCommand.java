@@ -102,6 +102,10 @@ public final class SparsifyCommand implements Callable<Integer> {
       + "statistics, so the masks fit the statistics the masked network produces; needs --bn-recalibration.")
   boolean batchStatistics;
 
+  @Option(names = "--distill", description = "learned-nm: learn the masks on KL(softmax(dense) || softmax(sparse)) "
+      + "against the dense model's outputs (as allocation does) instead of cross-entropy with the labels.")
+  boolean distill;
+
   @Option(names = "--exclude", split = ",", paramLabel = "LAYER",
       description = "Sparse layers to keep dense, comma-separated names (learned-nm, allocation and the magnitude "
           + "methods; their baselines leave the same layers out).")
@@ -143,6 +147,14 @@ public final class SparsifyCommand implements Callable<Integer> {
       description = "str-bn: epochs of plain training of the smaller model after the removal, no sparsity pressure "
           + "(default ${DEFAULT-VALUE}).")
   int fineTuneEpochs;
+
+  @Option(names = "--stop-at-removed", defaultValue = "0", description = "str-bn: end the STR-BN phase as soon as this "
+      + "fraction of the filters can be removed (checked every 25 steps; 0 = run all --epochs).")
+  double stopAtRemoved;
+
+  @Option(names = "--finetune-lr", description = "str-bn: base learning rate of the fine-tune (its own cosine decay; "
+      + "default: --lr).")
+  Double fineTuneLearningRate;
 
   @Option(names = "--train-split", defaultValue = "train") String trainSplit;
   @Option(names = "--test-split", defaultValue = "test") String testSplit;
@@ -197,13 +209,14 @@ public final class SparsifyCommand implements Callable<Integer> {
         .batchSize(batchSize).workers(workers)
         .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
         .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
-        .adjustWeights(adjustWeights).batchStatistics(batchStatistics).exclude(exclude)
+        .adjustWeights(adjustWeights).batchStatistics(batchStatistics).distill(distill).exclude(exclude)
         .excludeFirstConv(excludeFirstConv).weightLearningRate(weightLearningRate)
         .allocationStart(allocationStart).controlScale(scale)
         .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))
         .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)
         .overwrite(overwrite).gammaDecay(gammaDecay).thresholdInit(thresholdInit).thresholdDecay(thresholdDecay)
-        .strBnWeightDecay(strBnWeightDecay).fineTuneEpochs(fineTuneEpochs).build();
+        .strBnWeightDecay(strBnWeightDecay).fineTuneEpochs(fineTuneEpochs)
+        .fineTuneLearningRate(fineTuneLearningRate).stopAtRemoved(stopAtRemoved).build();
   }
 
   @Override

@@ -98,6 +98,9 @@ public final class SparsifyJob {
       throw new SparsifyException("--model " + o.model() + " has no convolution or hidden dense layer to sparsify");
     }
     MaskSet given = o.method() == SparsifyMethod.APPLY ? readMasks(o.masks(), hconf, originalNet) : null;
+    if (o.method() == SparsifyMethod.ALLOCATION || o.distill()) {
+      requireSoftmaxCrossEntropy(o, original);
+    }
     Manifest manifest = readManifest(o, hconf);
     BatchOptions evalOpts = batchOptions(o, Math.max(o.batchSize(), 64));
     JavaRDD<DataSet> test = ParquetDataSets.dataSets(spark, o.data(), o.testSplit(), evalOpts);
@@ -303,7 +306,8 @@ public final class SparsifyJob {
     long runStart = System.nanoTime();
     long roundsDone = 0;
     long totalRounds = (long) roundsPerEpoch * o.epochs();
-    try (MaskTrainer trainer = new AveragingMaskTrainer(jsc, bytes.toByteArray(), objective, workers)) {
+    byte[] teacher = objective.distill ? zip(original) : null; // learned-nm --distill: the dense outputs' source
+    try (MaskTrainer trainer = new AveragingMaskTrainer(jsc, bytes.toByteArray(), teacher, objective, workers)) {
       for (int epoch = startEpoch; epoch < o.epochs(); epoch++) {
         Broadcast<int[]> pos = jsc.broadcast(epochOrder(numBatches, o.seed(), epoch));
         for (int r = epoch == startEpoch ? startRound : 0; r < roundsPerEpoch; r++) {
@@ -603,6 +607,33 @@ public final class SparsifyJob {
     net.applyMasks(masks);
     net.freeze(nm);
     return copy;
+  }
+
+  /**
+   * The KL objectives (allocation, learned-nm --distill) train on DL4J's cross-entropy against the dense model's
+   * probabilities, which is the KL's gradient only for one softmax output with MCXENT (or negative log-likelihood)
+   * loss.
+   */
+  static void requireSoftmaxCrossEntropy(SparsifyOptions o, ComputationGraph g) {
+    String what = o.method() == SparsifyMethod.ALLOCATION ? "--method allocation" : "--distill";
+    if (g.getNumOutputArrays() != 1) {
+      throw new SparsifyException(what + " needs a model with one output, --model " + o.model() + " has "
+          + g.getNumOutputArrays());
+    }
+    String name = g.getConfiguration().getNetworkOutputs().get(0);
+    org.deeplearning4j.nn.conf.graph.GraphVertex v = g.getConfiguration().getVertices().get(name);
+    if (v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv
+        && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer out
+        && out.getActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationSoftmax
+        && out.getLossFn() instanceof org.nd4j.linalg.lossfunctions.impl.LossMCXENT) { // LossNegativeLogLikelihood too
+      return;
+    }
+    String found = v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv
+        && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer out
+        ? "activation " + out.getActivationFn() + ", loss " + out.getLossFn() : v.getClass().getSimpleName();
+    throw new SparsifyException(what + " learns on the KL divergence to the dense model's softmax outputs: it needs "
+        + "an output layer with softmax activation and MCXENT loss, --model " + o.model() + " output '" + name + "' has "
+        + found);
   }
 
   static byte[] zip(ComputationGraph g) throws IOException {

@@ -72,6 +72,7 @@ public final class SparsifyOptions {
   private final double controlWeight;
   private final boolean adjustWeights;
   private final boolean batchStatistics;
+  private final boolean distill;
   private final List<String> exclude;
   private final boolean excludeFirstConv;
   private final double weightLearningRate;
@@ -91,6 +92,8 @@ public final class SparsifyOptions {
   private final double thresholdDecay;
   private final double strBnWeightDecay;
   private final int fineTuneEpochs;
+  private final Double fineTuneLearningRate;
+  private final double stopAtRemoved;
 
   private SparsifyOptions(Builder b) {
     model = b.model;
@@ -118,6 +121,7 @@ public final class SparsifyOptions {
     controlWeight = b.controlWeight;
     adjustWeights = b.adjustWeights;
     batchStatistics = b.batchStatistics;
+    distill = b.distill;
     exclude = List.copyOf(b.exclude);
     excludeFirstConv = b.excludeFirstConv;
     weightLearningRate = b.weightLearningRate;
@@ -137,6 +141,8 @@ public final class SparsifyOptions {
     thresholdDecay = b.thresholdDecay;
     strBnWeightDecay = b.strBnWeightDecay;
     fineTuneEpochs = b.fineTuneEpochs;
+    fineTuneLearningRate = b.fineTuneLearningRate;
+    stopAtRemoved = b.stopAtRemoved;
   }
 
   public static Builder builder() {
@@ -177,6 +183,8 @@ public final class SparsifyOptions {
    * masks are learned (else with the dense model's running statistics, frozen); needs {@link #bnRecalibration()}.
    */
   public boolean batchStatistics() { return batchStatistics; }
+  /** learned-nm: learn the masks on KL(softmax(dense) || softmax(sparse)) instead of the labels' cross-entropy. */
+  public boolean distill() { return distill; }
   /** Sparse layers kept dense by name (the methods and their baselines leave them out); empty by default. */
   public List<String> exclude() { return exclude; }
   /** Keep the network's first convolution dense, as the train job does by default ({@code pruning.exclude-first-conv}). */
@@ -208,12 +216,17 @@ public final class SparsifyOptions {
   public double strBnWeightDecay() { return strBnWeightDecay; }
   /** str-bn: epochs of plain training of the smaller model after the removal. */
   public int fineTuneEpochs() { return fineTuneEpochs; }
+  /** str-bn: the fine-tune's base learning rate, or null for {@link #learningRate()}. */
+  public Double fineTuneLearningRate() { return fineTuneLearningRate; }
+  /** str-bn: end the STR-BN phase once this fraction of the filters is removable (0 = off). */
+  public double stopAtRemoved() { return stopAtRemoved; }
 
   /** The core STR-BN settings of this run: Nesterov momentum 0.875, cosine decay of {@link #learningRate()}. */
   public StrBnOptions strBnOptions() {
     return StrBnOptions.builder().epochs(epochs).learningRate(learningRate).gammaDecay(gammaDecay)
         .initialS(thresholdInit).thresholdDecay(thresholdDecay).weightDecay(strBnWeightDecay)
-        .fineTuneEpochs(fineTuneEpochs).build();
+        .fineTuneEpochs(fineTuneEpochs).fineTuneLearningRate(fineTuneLearningRate)
+        .stopAtRemoved(stopAtRemoved).build();
   }
 
   /** The temperature per optimizer step, annealed over {@code totalSteps}. */
@@ -254,6 +267,9 @@ public final class SparsifyOptions {
     o.put("controlWeight", controlWeight);
     o.put("adjustWeights", adjustWeights);
     o.put("batchStatistics", batchStatistics);
+    if (method == SparsifyMethod.LEARNED_NM) {
+      o.put("distill", distill);
+    }
     o.put("exclude", exclude);
     o.put("excludeFirstConv", excludeFirstConv);
     if (adjustWeights) {
@@ -274,6 +290,8 @@ public final class SparsifyOptions {
       o.put("thresholdDecay", thresholdDecay);
       o.put("strBnWeightDecay", strBnWeightDecay);
       o.put("fineTuneEpochs", fineTuneEpochs);
+      o.put("fineTuneLearningRate", fineTuneLearningRate != null ? fineTuneLearningRate : learningRate());
+      o.put("stopAtRemoved", stopAtRemoved);
     }
     return o;
   }
@@ -310,6 +328,7 @@ public final class SparsifyOptions {
     private double controlWeight = 1.0;
     private boolean adjustWeights;
     private boolean batchStatistics;
+    private boolean distill;
     private List<String> exclude = List.of();
     private boolean excludeFirstConv;
     private double weightLearningRate = DEFAULT_WEIGHT_LEARNING_RATE;
@@ -329,6 +348,8 @@ public final class SparsifyOptions {
     private double thresholdDecay = DEFAULT_THRESHOLD_DECAY;
     private double strBnWeightDecay = DEFAULT_STRBN_WEIGHT_DECAY;
     private int fineTuneEpochs;
+    private Double fineTuneLearningRate;
+    private double stopAtRemoved;
 
     private Builder() {}
 
@@ -357,6 +378,7 @@ public final class SparsifyOptions {
     public Builder controlWeight(double v) { controlWeight = v; return this; }
     public Builder adjustWeights(boolean v) { adjustWeights = v; return this; }
     public Builder batchStatistics(boolean v) { batchStatistics = v; return this; }
+    public Builder distill(boolean v) { distill = v; return this; }
     public Builder exclude(List<String> v) { exclude = v == null ? List.of() : v; return this; }
     public Builder excludeFirstConv(boolean v) { excludeFirstConv = v; return this; }
     public Builder weightLearningRate(double v) { weightLearningRate = v; return this; }
@@ -376,6 +398,8 @@ public final class SparsifyOptions {
     public Builder thresholdDecay(double v) { thresholdDecay = v; return this; }
     public Builder strBnWeightDecay(double v) { strBnWeightDecay = v; return this; }
     public Builder fineTuneEpochs(int v) { fineTuneEpochs = v; return this; }
+    public Builder fineTuneLearningRate(Double v) { fineTuneLearningRate = v; return this; }
+    public Builder stopAtRemoved(double v) { stopAtRemoved = v; return this; }
 
     private static void require(boolean ok, String message) {
       if (!ok) {
@@ -428,6 +452,8 @@ public final class SparsifyOptions {
           + controlWeight);
       require(!adjustWeights || method == SparsifyMethod.ALLOCATION,
           "--adjust-weights is for --method allocation (learned-nm keeps the trained weights by design)");
+      require(!distill || method == SparsifyMethod.LEARNED_NM, "--distill is for --method learned-nm (allocation always "
+          + "learns on the KL to the dense model's outputs)");
       require(!batchStatistics || method.learnsMasks(),
           "--batch-statistics is for --method learned-nm or allocation");
       require(!batchStatistics || bnRecalibration > 0, "--batch-statistics needs --bn-recalibration IMAGES: the masks "
@@ -454,6 +480,11 @@ public final class SparsifyOptions {
       require(fineTuneEpochs >= 0, "--finetune-epochs must be >= 0, got " + fineTuneEpochs);
       require(fineTuneEpochs == 0 || method == SparsifyMethod.STR_BN,
           "--finetune-epochs is for --method str-bn (the mask methods keep the trained weights)");
+      require(fineTuneLearningRate == null || positiveFinite(fineTuneLearningRate),
+          "--finetune-lr must be finite and > 0, got " + fineTuneLearningRate);
+      require(fineTuneLearningRate == null || fineTuneEpochs > 0, "--finetune-lr needs --finetune-epochs > 0");
+      require(stopAtRemoved >= 0 && stopAtRemoved < 1, "--stop-at-removed must be in [0, 1) (0 = off), got " + stopAtRemoved);
+      require(stopAtRemoved == 0 || method == SparsifyMethod.STR_BN, "--stop-at-removed is for --method str-bn");
       return new SparsifyOptions(this);
     }
   }

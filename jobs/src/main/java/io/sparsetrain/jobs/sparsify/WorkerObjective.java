@@ -22,7 +22,9 @@ import org.nd4j.linalg.dataset.DataSet;
  *
  * <ul>
  *   <li>learned-nm: the classifier's cross-entropy with the labels (METHODS.md section 2); the gradient is the
- *       logits' (DL4J's minibatch sum divided by the batch size).</li>
+ *       logits' (DL4J's minibatch sum divided by the batch size). With {@code --distill}: KL(softmax(Y_dense) ||
+ *       softmax(Y_sparse)) instead, the dense outputs from a copy of the original model in inference mode (its
+ *       running batch-norm statistics), the labels unused.</li>
  *   <li>allocation: L = KL(softmax(Y_dense) || softmax(Y_sparse)) + controlWeight * lambda_0 * L_c (METHODS.md
  *       section 3; lambda_0 = {@link #controlScale}, calibrated by the driver so that L_c can balance L_rec).
  *       The dense outputs come from the same graph with every threshold at 0 (the mask then keeps every non-zero
@@ -49,6 +51,7 @@ final class WorkerObjective implements Serializable {
   final double controlWeight;
   final long seed;
   final boolean adjustWeights;
+  final boolean distill;
   /** Where the thresholds start (set by the driver's calibration, see {@code SparsifyJob}). */
   ThresholdAllocator.Init init = ThresholdAllocator.Init.UNIFORM;
   /**
@@ -68,6 +71,7 @@ final class WorkerObjective implements Serializable {
     this.controlWeight = o.controlWeight();
     this.seed = o.seed();
     this.adjustWeights = o.adjustWeights();
+    this.distill = o.method() == SparsifyMethod.LEARNED_NM && o.distill();
   }
 
   TemperatureSchedule temperature() {
@@ -96,7 +100,10 @@ final class WorkerObjective implements Serializable {
     final ComputationGraph graph;
     final List<MaskLearningLayer> layers;
     final ThresholdAllocator allocator;
-    /** The original model with every threshold at 0, when the weights are adjusted (else null: graph serves). */
+    /**
+     * The dense teacher: allocation with adjusted weights, the learning graph with every threshold at 0;
+     * learned-nm with {@code --distill}, the original model (else null: allocation's graph serves).
+     */
     final ComputationGraph teacher;
     /** Dense outputs per minibatch content (allocation): they never change, they come from the original weights. */
     final java.util.Map<Long, INDArray> denseOutputs = new java.util.HashMap<>();
@@ -129,11 +136,21 @@ final class WorkerObjective implements Serializable {
     return n;
   }
 
-  Model load(byte[] modelBytes) {
+  /**
+   * @param teacherBytes the original model's zip, needed by learned-nm with {@code --distill} (else unused, may be
+   *     null)
+   */
+  Model load(byte[] modelBytes, byte[] teacherBytes) {
     try {
       ComputationGraph g = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(modelBytes), false);
       if (method != SparsifyMethod.ALLOCATION) {
-        return new Model(g, null);
+        if (!distill) {
+          return new Model(g, null);
+        }
+        if (teacherBytes == null) {
+          throw new IllegalStateException("learned-nm --distill needs the original model's bytes for the dense outputs");
+        }
+        return new Model(g, null, ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(teacherBytes), false));
       }
       ComputationGraph teacher = adjustWeights
           ? ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(modelBytes), false) : null;
@@ -205,14 +222,48 @@ final class WorkerObjective implements Serializable {
       l.setTemperature(tau);
       l.setNoiseStep(noiseStep);
     }
+    INDArray p = distill ? denseOutputs(model, batch.getFeatures()) : null;
     g.setInputs(batch.getFeatures());
-    g.setLabels(batch.getLabels());
+    g.setLabels(distill ? p : batch.getLabels());
     g.computeGradientAndScore();
     float[] grad = MaskLearningGraphs.learnedGradientVector(g);
     for (int i = 0; i < grad.length; i++) {
       grad[i] /= b; // DL4J gradients are minibatch sums
     }
-    return new Step(g.score(), grad);
+    return new Step(distill ? g.score() - entropy(p) / b : g.score(), grad);
+  }
+
+  /**
+   * The dense model's softmax outputs on {@code x}, cached per minibatch content (they never change: they come
+   * from the original weights). Allocation without a teacher computes them with every threshold at 0 and leaves
+   * the graph's thresholds to the caller to set back.
+   */
+  INDArray denseOutputs(Model model, INDArray x) {
+    long key = contentKey(x);
+    INDArray p = model.denseOutputs.get(key);
+    if (p == null) {
+      if (model.teacher != null) {
+        p = model.teacher.outputSingle(false, x).castTo(DataType.FLOAT).dup();
+      } else {
+        for (MaskLearningLayer l : model.layers) {
+          l.setLearnedParams(new float[] {0f});
+        }
+        p = model.graph.outputSingle(false, x).castTo(DataType.FLOAT).dup();
+      }
+      model.denseOutputs.put(key, p);
+    }
+    return p;
+  }
+
+  /** Sum over the minibatch of the rows' entropies H(p). */
+  private static double entropy(INDArray p) {
+    double h = 0;
+    for (double v : p.castTo(DataType.DOUBLE).data().asDouble()) {
+      if (v > 0) {
+        h -= v * Math.log(v);
+      }
+    }
+    return h;
   }
 
   /**
@@ -225,36 +276,17 @@ final class WorkerObjective implements Serializable {
     ComputationGraph g = model.graph;
     int b = batch.numExamples();
     INDArray x = batch.getFeatures();
-    long key = contentKey(x);
-    INDArray p = model.denseOutputs.get(key);
-    if (p == null) {
-      if (model.teacher != null) {
-        p = model.teacher.outputSingle(false, x).castTo(DataType.FLOAT).dup();
-      } else {
-        for (MaskLearningLayer l : model.layers) {
-          l.setLearnedParams(new float[] {0f});
-        }
-        p = g.outputSingle(false, x).castTo(DataType.FLOAT).dup();
-      }
-      model.denseOutputs.put(key, p);
-    }
+    INDArray p = denseOutputs(model, x);
     setVector(model, vector);
     g.setInputs(x);
     g.setLabels(p);
     g.computeGradientAndScore();
     double ce = g.score();
-    double[] pd = p.castTo(DataType.DOUBLE).data().asDouble();
-    double entropy = 0;
-    for (double v : pd) {
-      if (v > 0) {
-        entropy -= v * Math.log(v);
-      }
-    }
     double[] grad = new double[model.layers.size()];
     for (int l = 0; l < grad.length; l++) {
       grad[l] = model.layers.get(l).learnedGradient()[0] / b * model.allocator.bridge(l).scale();
     }
-    return new Reconstruction(ce - entropy / b, grad);
+    return new Reconstruction(ce - entropy(p) / b, grad);
   }
 
   /** A 64-bit hash of a minibatch's features (the key of the dense-output cache). */

@@ -329,6 +329,16 @@ class SparsifyJobTest {
     assertTrue(e.getMessage().contains("--target does not apply to --method str-bn"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").gammaDecay(-1).build());
     assertTrue(e.getMessage().contains("--gamma-decay must be finite and >= 0, got -1.0"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").fineTuneEpochs(1).fineTuneLearningRate(0.0).build());
+    assertTrue(e.getMessage().contains("--finetune-lr must be finite and > 0, got 0.0"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").fineTuneLearningRate(0.001).build());
+    assertTrue(e.getMessage().contains("--finetune-lr needs --finetune-epochs > 0"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").stopAtRemoved(1.5).build());
+    assertTrue(e.getMessage().contains("--stop-at-removed must be in [0, 1)"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "learned-nm").stopAtRemoved(0.3).build());
+    assertTrue(e.getMessage().contains("--stop-at-removed is for --method str-bn"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "allocation").target(0.5).distill(true).build());
+    assertTrue(e.getMessage().contains("--distill is for --method learned-nm"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "learned-nm").batchStatistics(true).build());
     assertTrue(e.getMessage().contains("--batch-statistics needs --bn-recalibration"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "uniform").target(0.5).batchStatistics(true).bnRecalibration(64).build());
@@ -342,6 +352,23 @@ class SparsifyJobTest {
     e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(),
         base(out, "magnitude-nm").model(tmp.resolve("junk.zip").toString()).build(), s -> { }));
     assertTrue(e.getMessage().contains("not a DL4J model zip"), e.getMessage());
+
+    // the KL objectives need a softmax / cross-entropy classifier
+    ComputationGraph mse = new ComputationGraph(new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().graphBuilder()
+        .addInputs("input").addLayer("conv1", new org.deeplearning4j.nn.conf.layers.ConvolutionLayer.Builder(3, 3).nOut(4)
+            .build(), "input")
+        .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
+            org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MSE).activation(org.nd4j.linalg.activations.Activation.IDENTITY)
+            .nOut(10).build(), "conv1")
+        .setOutputs("out").setInputTypes(org.deeplearning4j.nn.conf.inputs.InputType.convolutional(28, 28, 1)).build());
+    mse.init();
+    ModelSerializer.writeModel(mse, tmp.resolve("mse.zip").toFile(), false);
+    for (SparsifyOptions bad : List.of(base(out, "allocation").target(0.5).model(tmp.resolve("mse.zip").toString()).build(),
+        base(out, "learned-nm").distill(true).model(tmp.resolve("mse.zip").toString()).build())) {
+      e = assertThrows(SparsifyException.class, () -> SparsifyJob.run(SparsifyFixtures.spark(), bad, s -> { }));
+      assertTrue(e.getMessage().contains("needs an output layer with softmax activation and MCXENT loss")
+          && e.getMessage().contains("output 'out'") && e.getMessage().contains("MSE"), e.getMessage());
+    }
 
     // a mask file of another model: conv1 of 4 filters instead of 8
     MaskSet other = MaskSet.builder().put("conv1", Mask.allKept(io.sparsetrain.prune.LayerShape.conv(4, 1, 3, 3))).build();
