@@ -148,6 +148,14 @@ public final class SparsifyCommand implements Callable<Integer> {
           + "(default ${DEFAULT-VALUE}).")
   int fineTuneEpochs;
 
+  @Option(names = "--random-crop-padding", defaultValue = "0", description = "str-bn: the train job's augmentation, "
+      + "random crops after zero padding of this many pixels, drawn afresh every epoch; with it or --horizontal-flip "
+      + "every epoch also visits the minibatches in a fresh order (default ${DEFAULT-VALUE} = off).")
+  int randomCropPadding;
+
+  @Option(names = "--horizontal-flip", description = "str-bn: random horizontal flips, drawn afresh every epoch.")
+  boolean horizontalFlip;
+
   @Option(names = "--stop-at-removed", defaultValue = "0", description = "str-bn: end the STR-BN phase as soon as this "
       + "fraction of the filters can be removed (checked every 25 steps; 0 = run all --epochs).")
   double stopAtRemoved;
@@ -216,7 +224,8 @@ public final class SparsifyCommand implements Callable<Integer> {
         .maxTestExamples(maxTestExamples).seed(seed).checkpointEveryRounds(checkpointEvery).resume(resume)
         .overwrite(overwrite).gammaDecay(gammaDecay).thresholdInit(thresholdInit).thresholdDecay(thresholdDecay)
         .strBnWeightDecay(strBnWeightDecay).fineTuneEpochs(fineTuneEpochs)
-        .fineTuneLearningRate(fineTuneLearningRate).stopAtRemoved(stopAtRemoved).build();
+        .fineTuneLearningRate(fineTuneLearningRate).stopAtRemoved(stopAtRemoved)
+        .randomCropPadding(randomCropPadding).horizontalFlip(horizontalFlip).build();
   }
 
   @Override

@@ -94,6 +94,8 @@ public final class SparsifyOptions {
   private final int fineTuneEpochs;
   private final Double fineTuneLearningRate;
   private final double stopAtRemoved;
+  private final int randomCropPadding;
+  private final boolean horizontalFlip;
 
   private SparsifyOptions(Builder b) {
     model = b.model;
@@ -143,6 +145,8 @@ public final class SparsifyOptions {
     fineTuneEpochs = b.fineTuneEpochs;
     fineTuneLearningRate = b.fineTuneLearningRate;
     stopAtRemoved = b.stopAtRemoved;
+    randomCropPadding = b.randomCropPadding;
+    horizontalFlip = b.horizontalFlip;
   }
 
   public static Builder builder() {
@@ -220,6 +224,10 @@ public final class SparsifyOptions {
   public Double fineTuneLearningRate() { return fineTuneLearningRate; }
   /** str-bn: end the STR-BN phase once this fraction of the filters is removable (0 = off). */
   public double stopAtRemoved() { return stopAtRemoved; }
+  /** str-bn: random-crop padding of the training minibatches (0 = off). */
+  public int randomCropPadding() { return randomCropPadding; }
+  /** str-bn: random horizontal flips of the training minibatches. */
+  public boolean horizontalFlip() { return horizontalFlip; }
 
   /** The core STR-BN settings of this run: Nesterov momentum 0.875, cosine decay of {@link #learningRate()}. */
   public StrBnOptions strBnOptions() {
@@ -292,6 +300,8 @@ public final class SparsifyOptions {
       o.put("fineTuneEpochs", fineTuneEpochs);
       o.put("fineTuneLearningRate", fineTuneLearningRate != null ? fineTuneLearningRate : learningRate());
       o.put("stopAtRemoved", stopAtRemoved);
+      o.put("randomCropPadding", randomCropPadding);
+      o.put("horizontalFlip", horizontalFlip);
     }
     return o;
   }
@@ -350,6 +360,8 @@ public final class SparsifyOptions {
     private int fineTuneEpochs;
     private Double fineTuneLearningRate;
     private double stopAtRemoved;
+    private int randomCropPadding;
+    private boolean horizontalFlip;
 
     private Builder() {}
 
@@ -400,6 +412,8 @@ public final class SparsifyOptions {
     public Builder fineTuneEpochs(int v) { fineTuneEpochs = v; return this; }
     public Builder fineTuneLearningRate(Double v) { fineTuneLearningRate = v; return this; }
     public Builder stopAtRemoved(double v) { stopAtRemoved = v; return this; }
+    public Builder randomCropPadding(int v) { randomCropPadding = v; return this; }
+    public Builder horizontalFlip(boolean v) { horizontalFlip = v; return this; }
 
     private static void require(boolean ok, String message) {
       if (!ok) {
@@ -485,6 +499,10 @@ public final class SparsifyOptions {
       require(fineTuneLearningRate == null || fineTuneEpochs > 0, "--finetune-lr needs --finetune-epochs > 0");
       require(stopAtRemoved >= 0 && stopAtRemoved < 1, "--stop-at-removed must be in [0, 1) (0 = off), got " + stopAtRemoved);
       require(stopAtRemoved == 0 || method == SparsifyMethod.STR_BN, "--stop-at-removed is for --method str-bn");
+      require(randomCropPadding >= 0, "--random-crop-padding must be >= 0, got " + randomCropPadding);
+      require((randomCropPadding == 0 && !horizontalFlip) || method == SparsifyMethod.STR_BN,
+          "--random-crop-padding and --horizontal-flip are for --method str-bn (the only method that trains weights on "
+          + "the driver)");
       return new SparsifyOptions(this);
     }
   }

@@ -1,5 +1,7 @@
 package io.sparsetrain.jobs.sparsify;
 
+import io.sparsetrain.dataprep.BatchAugmenter;
+import io.sparsetrain.dataprep.BatchOptions;
 import io.sparsetrain.nn.strbn.LayerRemoval;
 import io.sparsetrain.nn.strbn.StrBnOptions;
 import io.sparsetrain.nn.strbn.StrBnResult;
@@ -19,6 +21,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.datasets.iterator.ExistingDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 
 /**
  * The {@code str-bn} method of the sparsify job: STR-BN ({@link StrBnSparsifier}, METHODS.md section 4) on the
@@ -43,12 +46,20 @@ final class StrBnRun {
     int epochs = opts.epochs() + opts.fineTuneEpochs();
     long steps = (long) batches.size() * epochs;
     progress.accept(String.format(Locale.ROOT, "sparsify str-bn: %d calibration images in %d minibatches of %d, %d epochs, "
-            + "%d steps, on the driver (STR-BN training is not distributed); %s", images, batches.size(), o.batchSize(),
-        epochs, steps, opts));
+            + "%d steps, on the driver (STR-BN training is not distributed)%s; %s", images, batches.size(), o.batchSize(),
+        epochs, steps, o.randomCropPadding() > 0 || o.horizontalFlip() ? String.format(Locale.ROOT,
+            ", augmented (random crop padding %d, horizontal flip %s, fresh minibatch order every epoch)",
+            o.randomCropPadding(), o.horizontalFlip()) : "", opts));
     int every = (int) Math.max(1, steps / 20);
     long[] lastTime = {System.nanoTime()};
     long[] lastStep = {0};
-    StrBnResult r = StrBnSparsifier.run(original, new ExistingDataSetIterator(batches), opts, p -> {
+    // the train job's augmentation (padding with the pixel value a black pixel normalises to)
+    BatchAugmenter augmenter = BatchAugmenter.of(BatchOptions.builder().normalization(o.normalize()
+        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).randomCrop(o.randomCropPadding())
+        .horizontalFlip(o.horizontalFlip()).seed(o.seed()).build());
+    DataSetIterator train = augmenter.isActive() ? new EpochBatches(batches, augmenter, o.seed())
+        : new ExistingDataSetIterator(batches);
+    StrBnResult r = StrBnSparsifier.run(original, train, opts, p -> {
       if (p.step() % every != 0 && p.step() != steps) {
         return;
       }

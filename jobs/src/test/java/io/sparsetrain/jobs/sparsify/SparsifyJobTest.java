@@ -337,6 +337,10 @@ class SparsifyJobTest {
     assertTrue(e.getMessage().contains("--stop-at-removed must be in [0, 1)"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "learned-nm").stopAtRemoved(0.3).build());
     assertTrue(e.getMessage().contains("--stop-at-removed is for --method str-bn"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "learned-nm").horizontalFlip(true).build());
+    assertTrue(e.getMessage().contains("--random-crop-padding and --horizontal-flip are for --method str-bn"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").randomCropPadding(-1).build());
+    assertTrue(e.getMessage().contains("--random-crop-padding must be >= 0, got -1"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "allocation").target(0.5).distill(true).build());
     assertTrue(e.getMessage().contains("--distill is for --method learned-nm"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "learned-nm").batchStatistics(true).build());

@@ -37,7 +37,8 @@ class StrBnSparsifyTest {
     List<String> lines = new ArrayList<>();
     // strong pressure (the ResNet-8 mechanics settings of core's package-info) so that filters die in 48 steps
     SparsifyOptions o = SparsifyJobTest.base(out, "str-bn").calibrationSize(SparsifyFixtures.TRAIN).epochs(2)
-        .learningRate(0.05).gammaDecay(0.1).thresholdInit(-2).thresholdDecay(0.5).build();
+        .learningRate(0.05).gammaDecay(0.1).thresholdInit(-2).thresholdDecay(0.5).randomCropPadding(2).horizontalFlip(true)
+        .build();
     SparsifyJob.Result r = SparsifyJob.run(SparsifyFixtures.spark(), o, lines::add);
     lines.forEach(System.out::println);
     Map<String, Object> j = SparsifyJobTest.json(out);
@@ -98,6 +99,10 @@ class StrBnSparsifyTest {
     assertEquals(0.05, opts.get("learningRate"));
 
     assertTrue(lines.stream().anyMatch(s -> s.contains("on the driver")), "progress says where it trains");
+    assertEquals(2, opts.get("randomCropPadding"));
+    assertEquals(true, opts.get("horizontalFlip"));
+    assertTrue(lines.stream().anyMatch(s -> s.contains("augmented (random crop padding 2, horizontal flip true")),
+        "progress says the minibatches are augmented");
     assertTrue(lines.stream().anyMatch(s -> s.matches("epoch 2/2 step 48/48 loss \\d+\\.\\d+ l2 \\d+\\.\\d+ dead channels "
         + "\\d+/\\d+ .* images/s elapsed .* eta .*")), "progress lines: " + lines);
     String html = Files.readString(out.resolve("report.html"));
