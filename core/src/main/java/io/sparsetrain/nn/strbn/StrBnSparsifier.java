@@ -4,6 +4,7 @@ import io.sparsetrain.nn.MaskEnforcingListener;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.BooleanSupplier;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
@@ -72,7 +73,7 @@ public final class StrBnSparsifier {
                 opts.updater(opts.learningRate(batch), total), opts.weightDecay());
         ComputationGraph g = conv.graph();
         Progress progress = new Progress(listener);
-        java.util.function.BooleanSupplier stop = () -> false;
+        BooleanSupplier stop = () -> false;
         if (opts.stopAtRemoved() > 0) {
             int filters = StrBnRemoval.remove(g, trained).layers().stream().mapToInt(LayerRemoval::before).sum();
             stop = () -> {
@@ -107,7 +108,7 @@ public final class StrBnSparsifier {
     }
 
     private static void trainEpochs(ComputationGraph g, DataSetIterator train, int epochs, long maxStepsPerEpoch,
-                                    Progress progress, java.util.function.BooleanSupplier stop) {
+                                    Progress progress, BooleanSupplier stop) {
         g.setListeners(new MaskEnforcingListener(), progress);
         epochs:
         for (int epoch = 0; epoch < epochs; epoch++) {

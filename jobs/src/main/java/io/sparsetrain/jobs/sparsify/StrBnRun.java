@@ -74,6 +74,11 @@ final class StrBnRun {
           p.deadTotal(), channels, rate, io.sparsetrain.jobs.RunOrder.hms(elapsed), io.sparsetrain.jobs.RunOrder.hms(elapsed / p.step() * (steps - p.step()))));
     });
     double sparsifySeconds = (System.nanoTime() - start) / 1e9;
+    if (opts.stopAtRemoved() > 0 && r.steps() < (long) batches.size() * opts.epochs()) {
+      progress.accept(String.format(Locale.ROOT, "STR-BN phase ended at step %d of %d: %d of %d filters removable "
+          + "(--stop-at-removed %s)", r.steps(), (long) batches.size() * opts.epochs(), r.filtersRemoved(),
+          r.layers().stream().mapToInt(LayerRemoval::before).sum(), opts.stopAtRemoved()));
+    }
     for (String line : r.summary().split("\n")) {
       progress.accept(line);
     }
