@@ -184,6 +184,47 @@ class NmGroupedWeightGradTest {
         }
     }
 
+    /**
+     * The routing property is read on every call: set, {@code nmBackwardWeight} gives the grouped kernel's
+     * result bit for bit; cleared, the default route's (equal to the reference within float rounding).
+     */
+    @Test
+    void routingPropertyIsReadOnEveryCall() {
+        SplittableRandom rnd = new SplittableRandom(23);
+        int rows = 37;
+        int k = 130;
+        int cols = 300;
+        NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, rows * k), TestData.nmMask(rnd, rows, k, 2, 4, false), rows, k, 2, 4);
+        float[] dy = TestData.random(rnd, rows * cols);
+        float[] x = TestData.random(rnd, k * cols);
+        float[] grouped = new float[nm.slots()];
+        VEC2.nmBackwardWeightGrouped(nm, dy, x, cols, grouped);
+        float[] routed = new float[nm.slots()];
+        String before = System.getProperty(VectorGemm.DW_GROUPED_PROPERTY);
+        try {
+            System.setProperty(VectorGemm.DW_GROUPED_PROPERTY, "true");
+            VEC2.nmBackwardWeight(nm, dy, x, cols, routed);
+            assertArrayEquals(grouped, routed, "property set: the grouped kernel");
+            System.clearProperty(VectorGemm.DW_GROUPED_PROPERTY);
+            float[] dflt = new float[nm.slots()];
+            VEC2.nmBackwardWeight(nm, dy, x, cols, dflt);
+            float[] expected = new float[nm.slots()];
+            REF.nmBackwardWeight(nm, dy, x, cols, expected);
+            assertTrue(TestData.relativeError(expected, dflt, dflt.length) <= 1e-4, "default route vs reference");
+            boolean differs = false;
+            for (int i = 0; i < dflt.length && !differs; i++) {
+                differs = Float.floatToIntBits(dflt[i]) != Float.floatToIntBits(grouped[i]);
+            }
+            assertTrue(differs, "property cleared: another kernel (a different summation order)");
+        } finally {
+            if (before == null) {
+                System.clearProperty(VectorGemm.DW_GROUPED_PROPERTY);
+            } else {
+                System.setProperty(VectorGemm.DW_GROUPED_PROPERTY, before);
+            }
+        }
+    }
+
     @Test
     void emptyMaskGivesZeros() {
         SplittableRandom rnd = new SplittableRandom(11);

@@ -28,12 +28,15 @@ import org.nd4j.linalg.factory.Nd4j;
  * layers computing densely, and on our layers with frozen 2:4 masks (every sparse layer but the stem,
  * as the pruning controller does): training images/s (Nesterovs, batch {@code --batch}) and
  * inference images/s at batch 1 and 32; and, for comparison, 2:4 training with the weight gradient
- * computed densely and masked (system property {@code sparsetrain.nn.nmDenseWeightGradient}). Prints
+ * computed densely and masked (system property {@code sparsetrain.nn.nmDenseWeightGradient}) and with the
+ * pattern-grouped weight-gradient kernel ({@code sparsetrain.kernels.dwGrouped}). Prints
  * a table with ratios and, for our modes, a simple sampling profile of where the training step
  * spends its time (by layer class).
  *
  * <p>Not a JMH benchmark: whole-network steps of 0.1-2 s each, timed for {@code --seconds} after
- * warm-up. Usage: {@code LayersBenchmark [--batch 64] [--seconds 10] [--skip-stock]}.
+ * warm-up; with {@code --repeats N} the training measurements run N interleaved rounds (every mode once per
+ * round, so a drifting shared machine hits all modes alike) and the median is reported with every round's
+ * value. Usage: {@code LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--skip-stock]}.
  */
 public final class LayersBenchmark {
 
@@ -42,50 +45,91 @@ public final class LayersBenchmark {
     /** io.sparsetrain.nn.layers.ConvCompute.NM_DENSE_WEIGHT_GRADIENT_PROPERTY. */
     private static final String NM_DENSE_DW = "sparsetrain.nn.nmDenseWeightGradient";
 
+    /** Read on every weight gradient: the grouped route can be switched on for one mode. */
+    private static final String DW_GROUPED = io.sparsetrain.kernels.vector.VectorGemm.DW_GROUPED_PROPERTY;
+
+    /** A measured configuration: a model, the system property set while it trains, and what is measured. */
+    private record Mode(String name, ComputationGraph graph, String property, boolean inference, boolean profile) {}
+
     public static void main(String[] args) throws Exception {
         int batch = 64;
         double seconds = 10;
+        int repeats = 1;
         boolean skipStock = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--batch" -> batch = Integer.parseInt(args[++i]);
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
+                case "--repeats" -> repeats = Integer.parseInt(args[++i]);
                 case "--skip-stock" -> skipStock = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: LayersBenchmark [--batch 64] [--seconds 10] [--skip-stock]");
+                        + "; usage: LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--skip-stock]");
             }
         }
-        System.out.printf(Locale.ROOT, "# LayersBenchmark %s%n# ResNet-20 %s, %d classes, train batch %d, %.0f s per measurement%n",
-                LocalDateTime.now(), INPUT, CLASSES, batch, seconds);
+        if (repeats < 1) {
+            throw new IllegalArgumentException("--repeats must be >= 1, got " + repeats);
+        }
+        System.out.printf(Locale.ROOT, "# LayersBenchmark %s%n# ResNet-20 %s, %d classes, train batch %d, %.0f s per measurement, "
+                        + "%d interleaved training rounds (median reported)%n",
+                LocalDateTime.now(), INPUT, CLASSES, batch, seconds, repeats);
         System.out.printf(Locale.ROOT, "# kernels=%s vectorized=%s kernel threads=%d, cores=%d, OMP_NUM_THREADS=%s, OPENBLAS_CORETYPE=%s, java %s%n",
                 KernelProvider.get().name(), KernelProvider.isVectorized(), KernelThreads.shared().threads(),
                 Runtime.getRuntime().availableProcessors(), System.getenv("OMP_NUM_THREADS"), System.getenv("OPENBLAS_CORETYPE"),
                 System.getProperty("java.version"));
 
         System.out.println("# load average at start (1/5/15 min, 2 cores shared with other jobs): " + loadAverage());
-        List<Result> results = new ArrayList<>();
+        List<Mode> modes = new ArrayList<>();
         if (!skipStock) {
-            results.add(run("stock DL4J", model(LayerKind.STOCK, false), batch, seconds, false));
+            modes.add(new Mode("stock DL4J", model(LayerKind.STOCK, false), null, true, false));
         }
-        results.add(run("ours dense", model(LayerKind.SPARSE, false), batch, seconds, true));
-        results.add(run("ours 2:4 frozen", model(LayerKind.SPARSE, true), batch, seconds, true));
-        // the same, with the N:M layers' weight gradient computed densely and masked (training only)
-        System.setProperty(NM_DENSE_DW, "true");
-        try {
-            Result r = run("2:4, dense dW", model(LayerKind.SPARSE, true), batch, seconds, false);
-            results.add(r);
-        } finally {
-            System.clearProperty(NM_DENSE_DW);
+        modes.add(new Mode("ours dense", model(LayerKind.SPARSE, false), null, true, true));
+        modes.add(new Mode("ours 2:4 frozen", model(LayerKind.SPARSE, true), null, true, true));
+        // the same 2:4 model's training with the N:M weight gradient computed densely and masked, and with the
+        // pattern-grouped kernel (training only: inference computes no weight gradient)
+        modes.add(new Mode("2:4, dense dW", model(LayerKind.SPARSE, true), NM_DENSE_DW, false, false));
+        modes.add(new Mode("2:4, grouped dW", model(LayerKind.SPARSE, true), DW_GROUPED, false, false));
+
+        // training: every mode once per round, rounds interleaved so that drifts of a shared machine hit all modes
+        Map<String, List<Double>> train = new java.util.LinkedHashMap<>();
+        List<Result> results = new ArrayList<>();
+        for (int round = 0; round < repeats; round++) {
+            for (Mode m : modes) {
+                if (m.property() != null) {
+                    System.setProperty(m.property(), "true");
+                }
+                try {
+                    Result r = train(m.name(), m.graph(), batch, seconds, m.profile() && round == 0);
+                    train.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(r.train);
+                    if (round == 0) {
+                        results.add(r);
+                    }
+                } finally {
+                    if (m.property() != null) {
+                        System.clearProperty(m.property());
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < modes.size(); i++) {
+            Mode m = modes.get(i);
+            Result r = results.get(i);
+            List<Double> t = new ArrayList<>(train.get(m.name()));
+            java.util.Collections.sort(t);
+            r.train = t.size() % 2 == 1 ? t.get(t.size() / 2) : (t.get(t.size() / 2 - 1) + t.get(t.size() / 2)) / 2;
+            r.trainRuns = t;
+            r.infer1 = m.inference() ? infer(m.graph(), 1, seconds / 2, m.name()) : Double.NaN;
+            r.infer32 = m.inference() ? infer(m.graph(), 32, seconds / 2, m.name()) : Double.NaN;
         }
 
         Result stock = results.stream().filter(r -> r.name.startsWith("stock")).findFirst().orElse(null);
         Result dense = results.stream().filter(r -> r.name.equals("ours dense")).findFirst().orElseThrow();
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-16s %12s %12s %12s | %22s | %22s%n", "mode", "train img/s", "infer b=1", "infer b=32",
-                "vs stock (tr/b1/b32)", "vs ours dense (tr/b1/b32)");
+        System.out.printf(Locale.ROOT, "%-16s %12s %12s %12s | %22s | %22s | %s%n", "mode", "train img/s", "infer b=1", "infer b=32",
+                "vs stock (tr/b1/b32)", "vs ours dense (tr/b1/b32)", "training rounds, sorted");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%-16s %12.1f %12s %12s | %22s | %22s%n", r.name, r.train, num(r.infer1), num(r.infer32),
-                    stock == null ? "-" : ratios(r, stock), ratios(r, dense));
+            System.out.printf(Locale.ROOT, "%-16s %12.1f %12s %12s | %22s | %22s | %s%n", r.name, r.train, num(r.infer1), num(r.infer32),
+                    stock == null ? "-" : ratios(r, stock), ratios(r, dense),
+                    r.trainRuns.stream().map(v -> String.format(Locale.ROOT, "%.1f", v)).toList());
         }
         System.out.println();
         System.out.println("# load average at end: " + loadAverage());
@@ -144,6 +188,7 @@ public final class LayersBenchmark {
         double train;
         double infer1;
         double infer32;
+        List<Double> trainRuns = List.of();
         Map<String, Long> profile;
         long samples;
 
@@ -152,10 +197,11 @@ public final class LayersBenchmark {
         }
     }
 
-    private static Result run(String name, ComputationGraph g, int batch, double seconds, boolean profile) throws Exception {
+    /** Training images/s of {@code g} over {@code seconds} after a warm-up (the model keeps training across rounds). */
+    private static Result train(String name, ComputationGraph g, int batch, double seconds, boolean profile)
+            throws InterruptedException {
         Result r = new Result(name);
         DataSet ds = data(batch, 1);
-        // training
         int warm = 4; // DL4J sizes its workspaces in the first iterations; JIT warm-up for ours
         for (int i = 0; i < warm; i++) {
             g.fit(ds);
@@ -175,13 +221,6 @@ public final class LayersBenchmark {
         }
         r.train = steps * batch / el;
         System.out.printf(Locale.ROOT, "%-16s train: %d steps of %d in %.1f s -> %.1f img/s (score %.3f)%n", name, steps, batch, el, r.train, g.score());
-        if (!name.startsWith("2:4, dense dW")) {
-            r.infer1 = infer(g, 1, seconds / 2, name);
-            r.infer32 = infer(g, 32, seconds / 2, name);
-        } else {
-            r.infer1 = Double.NaN; // inference does not compute weight gradients
-            r.infer32 = Double.NaN;
-        }
         return r;
     }
 

@@ -56,11 +56,16 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     public static final int DW_SAMPLED_MIN_COLS =
         Integer.getInteger("sparsetrain.kernels.dwSampledMinCols", Integer.MAX_VALUE);
     /**
-     * Route the weight gradient through the pattern-grouped kernel ({@link #nmBackwardWeightGrouped})
-     * instead of the dense route or the sampled kernel: system property
-     * {@code sparsetrain.kernels.dwGrouped} (default false; see BENCHMARKS.md for its measurements).
+     * System property that routes the weight gradient through the pattern-grouped kernel
+     * ({@link #nmBackwardWeightGrouped}) instead of the dense route or the sampled kernel (default false; see
+     * BENCHMARKS.md for its measurements). Read on every weight gradient (one property lookup next to a
+     * product of millions of FMAs), so a benchmark can compare the routes side by side in one JVM.
      */
-    public static final boolean DW_GROUPED = Boolean.getBoolean("sparsetrain.kernels.dwGrouped");
+    public static final String DW_GROUPED_PROPERTY = "sparsetrain.kernels.dwGrouped";
+
+    static boolean dwGrouped() {
+        return Boolean.getBoolean(DW_GROUPED_PROPERTY);
+    }
     /** Weight-gradient lane buffer per task (floats): 512 KiB, L2-resident. */
     static final int LB_W = 128 * 1024;
 
@@ -576,7 +581,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     public void nmBackwardWeight(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
         GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
         GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
-        if (DW_GROUPED) {
+        if (dwGrouped()) {
             NmGroupedWeightGrad.run(w, dy, x, cols, dwSlots, threads());
             return;
         }
@@ -697,7 +702,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
      * group of M positions partitioned by kept pattern ({@link NmLayout#groupedLayout()}, once per
      * mask), each block of rows with the same pattern computed like a dense register block (the
      * pattern's N rows of X shared by the block's rows, each dY vector by the row's N positions).
-     * Routed by {@link #nmBackwardWeight} only with {@link #DW_GROUPED}: it measured 1.3-1.5x the dense
+     * Routed by {@link #nmBackwardWeight} only with {@link #DW_GROUPED_PROPERTY} set: it measured 1.3-1.5x the dense
      * product on many columns (784-3136 with 64-128 rows) but 0.3-0.7x on 49-1024 columns or 256-1024 rows,
      * where the dY panel reread from L2 for every group bounds it (BENCHMARKS.md).
      */
