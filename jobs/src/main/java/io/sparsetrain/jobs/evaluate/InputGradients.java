@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.misc.ElementWiseMultiplicationLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -37,7 +38,7 @@ import org.nd4j.linalg.learning.config.NoOp;
  * <p>Backprop runs a training-mode forward pass, which would use batch statistics in batch normalization (and
  * update the running ones) and apply dropout. FGSM needs the gradient of the network as evaluated, so the copy
  * replaces every batch normalization by its inference-mode affine map y = scale[c] * x + shift[c] (a 1x1
- * depthwise convolution for NCHW input, an element-wise multiplication layer for 2-D input; scale and shift are
+ * depthwise convolution for NCHW input, a 1x1 convolution when there is one channel, an element-wise multiplication layer for 2-D input; scale and shift are
  * read by running the original layer in inference mode on 0 and 1) and drops dropout. Every other layer, the
  * sparse layers and their frozen compressed N:M kernels included, is the original one with the original
  * parameters. The original network is not changed.
@@ -79,7 +80,14 @@ final class InputGradients {
         int c = (int) bn.getNOut();
         float[][] sa = inferenceAffine(model.getLayer(name), c, rank);
         affine.put(name, sa);
-        org.deeplearning4j.nn.conf.layers.Layer rep = rank == 4
+        // one channel (STR-BN can leave a single filter): a plain 1x1 convolution, because DL4J 1.0.0-M2's
+        // depthwise_conv2d_bp fails on one channel ("MmulHelper::dot: Z array must be scalar")
+        org.deeplearning4j.nn.conf.layers.Layer rep = rank == 4 && c == 1
+            ? new ConvolutionLayer.Builder(1, 1).nIn(1).nOut(1).stride(1, 1).padding(0, 0)
+                .convolutionMode(ConvolutionMode.Truncate).dataFormat(CNN2DFormat.NCHW).hasBias(true)
+                .activation(Activation.IDENTITY).weightInit(WeightInit.ONES).updater(new NoOp())
+                .biasUpdater(new NoOp()).build()
+            : rank == 4
             ? new DepthwiseConvolution2D.Builder(1, 1).nIn(c).nOut(c).depthMultiplier(1).stride(1, 1).padding(0, 0)
                 .convolutionMode(ConvolutionMode.Truncate).dataFormat(CNN2DFormat.NCHW).hasBias(true)
                 .activation(Activation.IDENTITY).weightInit(WeightInit.ONES).updater(new NoOp())

@@ -34,13 +34,18 @@ final class EvalNets {
    * BN statistics are set to random non-trivial values so that inference and training forms differ.
    */
   static ComputationGraph residualBn(int size, int classes, long seed) {
+    return residualBn(size, classes, seed, 4);
+  }
+
+  /** As {@link #residualBn(int, int, long)} with {@code channels} filters per convolution (1: what STR-BN can leave). */
+  static ComputationGraph residualBn(int size, int classes, long seed, int channels) {
     ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(DataType.FLOAT)
         .weightInit(WeightInit.RELU).updater(new Adam(1e-3)).graphBuilder().addInputs("input")
-        .addLayer("conv1", new SparseConvolution.Builder(3, 3).nOut(4).padding(1, 1)
+        .addLayer("conv1", new SparseConvolution.Builder(3, 3).nOut(channels).padding(1, 1)
             .convolutionMode(ConvolutionMode.Truncate).hasBias(false).activation(Activation.IDENTITY).build(), "input")
         .addLayer("bn1", new FastBatchNormalization.Builder().build(), "conv1")
         .addLayer("relu1", new ActivationLayer(Activation.RELU), "bn1")
-        .addLayer("conv2", new SparseConvolution.Builder(3, 3).nOut(4).padding(1, 1)
+        .addLayer("conv2", new SparseConvolution.Builder(3, 3).nOut(channels).padding(1, 1)
             .convolutionMode(ConvolutionMode.Truncate).hasBias(false).activation(Activation.IDENTITY).build(), "relu1")
         .addLayer("bn2", new BatchNormalization.Builder().build(), "conv2")
         .addLayer("relu2", new ActivationLayer(Activation.RELU), "bn2")
