@@ -87,8 +87,9 @@
  *       as parameters is not inlined into a large kernel, after which C2 cannot intrinsify them
  *       (boxed vectors, ~30x slower); the generator writes the tree steps out. The earlier
  *       per-entry dot product ({@code nmBackwardWeightSddmm}, one {@code reduceLanes} per entry and
- *       column block) measured 0.3-0.8x of dense. A third form, routed only with
- *       {@code -Dsparsetrain.kernels.dwGrouped=true}: the <em>pattern-grouped</em> kernel ({@code VectorGemm.nmBackwardWeightGrouped},
+ *       column block) measured 0.3-0.8x of dense. A third form, routed by shape (at most 128 rows and
+ *       at least 768 columns; {@code -Dsparsetrain.kernels.dwGrouped=true|false} forces it on or off):
+ *       the <em>pattern-grouped</em> kernel ({@code VectorGemm.nmBackwardWeightGrouped},
  *       {@code vector.NmGroupedWeightGrad}, generated micro-kernels from
  *       {@code core/src/main/scripts/gen_nm_grouped_weight_grad.py}) partitions the rows of every
  *       group of M by kept pattern ({@link io.sparsetrain.kernels.NmLayout#groupedLayout}) and runs
@@ -96,8 +97,9 @@
  *       loaded once per column vector for the whole block, each dY vector once for the row's N
  *       positions (2:4, 8 rows: 10 loads per 16 FMAs instead of about one per FMA), accumulators
  *       reduced once per column tile. Measured (quiet machine, BENCHMARKS.md): 1.3-1.5x the dense
- *       product at 64x576x3136 and 128x1152x784, 0.3-0.7x with fewer columns or more rows (each group
- *       rereads the panel's dY tile from L2: 2 FMAs per L2 load for 2:4).</li>
+ *       product at 64x576x3136 and 128x1152x784, 1.7-1.9x on ResNet-20's stage-1/2 training shapes
+ *       (16x144x50176, 32x288x12544), 0.3-0.7x with fewer columns or more rows (each group rereads the
+ *       panel's dY tile from L2: 2 FMAs per L2 load for 2:4), hence the shape route.</li>
  *   <li><b>Dense kernel</b>: 8 x 2-vector tile, B packed 128 x 32 per slab (also aligned), A read
  *       with strides so A^T and B^T need no transposed copies.</li>
  *   <li><b>Threads</b>: {@link io.sparsetrain.kernels.KernelThreads}, a fixed pool; work is split

@@ -185,37 +185,42 @@ class NmGroupedWeightGradTest {
     }
 
     /**
-     * The routing property is read on every call: set, {@code nmBackwardWeight} gives the grouped kernel's
-     * result bit for bit; cleared, the default route's (equal to the reference within float rounding).
+     * The route is chosen on every call: unset, by shape (grouped for at most 128 rows and at least 768
+     * columns, bit for bit the grouped kernel's result; the default route below 768 columns); the property
+     * forces it on ({@code true}) or off ({@code false}).
      */
     @Test
-    void routingPropertyIsReadOnEveryCall() {
-        SplittableRandom rnd = new SplittableRandom(23);
-        int rows = 37;
-        int k = 130;
-        int cols = 300;
-        NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, rows * k), TestData.nmMask(rnd, rows, k, 2, 4, false), rows, k, 2, 4);
-        float[] dy = TestData.random(rnd, rows * cols);
-        float[] x = TestData.random(rnd, k * cols);
-        float[] grouped = new float[nm.slots()];
-        VEC2.nmBackwardWeightGrouped(nm, dy, x, cols, grouped);
-        float[] routed = new float[nm.slots()];
+    void routeByShapeUnlessForced() {
         String before = System.getProperty(VectorGemm.DW_GROUPED_PROPERTY);
         try {
-            System.setProperty(VectorGemm.DW_GROUPED_PROPERTY, "true");
-            VEC2.nmBackwardWeight(nm, dy, x, cols, routed);
-            assertArrayEquals(grouped, routed, "property set: the grouped kernel");
-            System.clearProperty(VectorGemm.DW_GROUPED_PROPERTY);
-            float[] dflt = new float[nm.slots()];
-            VEC2.nmBackwardWeight(nm, dy, x, cols, dflt);
-            float[] expected = new float[nm.slots()];
-            REF.nmBackwardWeight(nm, dy, x, cols, expected);
-            assertTrue(TestData.relativeError(expected, dflt, dflt.length) <= 1e-4, "default route vs reference");
-            boolean differs = false;
-            for (int i = 0; i < dflt.length && !differs; i++) {
-                differs = Float.floatToIntBits(dflt[i]) != Float.floatToIntBits(grouped[i]);
+            for (int cols : new int[] {300, 800}) {
+                SplittableRandom rnd = new SplittableRandom(23 + cols);
+                int rows = 37;
+                int k = 130;
+                NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, rows * k), TestData.nmMask(rnd, rows, k, 2, 4, false), rows, k, 2, 4);
+                float[] dy = TestData.random(rnd, rows * cols);
+                float[] x = TestData.random(rnd, k * cols);
+                float[] grouped = new float[nm.slots()];
+                VEC2.nmBackwardWeightGrouped(nm, dy, x, cols, grouped);
+                float[] expected = new float[nm.slots()];
+                REF.nmBackwardWeight(nm, dy, x, cols, expected);
+                for (String setting : new String[] {null, "true", "false"}) {
+                    if (setting == null) {
+                        System.clearProperty(VectorGemm.DW_GROUPED_PROPERTY);
+                    } else {
+                        System.setProperty(VectorGemm.DW_GROUPED_PROPERTY, setting);
+                    }
+                    float[] routed = new float[nm.slots()];
+                    VEC2.nmBackwardWeight(nm, dy, x, cols, routed);
+                    boolean wantGrouped = setting == null ? cols >= VectorGemm.DW_GROUPED_MIN_COLS : Boolean.parseBoolean(setting);
+                    assertTrue(TestData.relativeError(expected, routed, routed.length) <= 1e-4, setting + " " + cols);
+                    boolean same = true;
+                    for (int i = 0; i < routed.length && same; i++) {
+                        same = Float.floatToIntBits(routed[i]) == Float.floatToIntBits(grouped[i]);
+                    }
+                    assertEquals(wantGrouped, same, "dwGrouped=" + setting + ", " + cols + " columns: grouped kernel used");
+                }
             }
-            assertTrue(differs, "property cleared: another kernel (a different summation order)");
         } finally {
             if (before == null) {
                 System.clearProperty(VectorGemm.DW_GROUPED_PROPERTY);

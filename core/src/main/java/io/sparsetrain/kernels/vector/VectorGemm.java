@@ -56,15 +56,25 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     public static final int DW_SAMPLED_MIN_COLS =
         Integer.getInteger("sparsetrain.kernels.dwSampledMinCols", Integer.MAX_VALUE);
     /**
-     * System property that routes the weight gradient through the pattern-grouped kernel
-     * ({@link #nmBackwardWeightGrouped}) instead of the dense route or the sampled kernel (default false; see
-     * BENCHMARKS.md for its measurements). Read on every weight gradient (one property lookup next to a
+     * System property choosing the weight-gradient route: {@code true} sends every N:M weight gradient through
+     * the pattern-grouped kernel ({@link #nmBackwardWeightGrouped}), {@code false} never; unset, the kernel is
+     * used where it measured faster than the dense product (at most {@link #DW_GROUPED_MAX_ROWS} rows and at least
+     * {@link #DW_GROUPED_MIN_COLS} columns: 1.24-1.90x on ResNet-20's and ResNet-50's stage-1/2 shapes, 0.3-0.7x on
+     * 256+ rows or 49-196 columns; BENCHMARKS.md). Read on every weight gradient (one property lookup next to a
      * product of millions of FMAs), so a benchmark can compare the routes side by side in one JVM.
      */
     public static final String DW_GROUPED_PROPERTY = "sparsetrain.kernels.dwGrouped";
+    /** Shape route of the grouped weight gradient: at most this many rows (output channels). */
+    public static final int DW_GROUPED_MAX_ROWS = 128;
+    /** Shape route of the grouped weight gradient: at least this many columns (batch x output pixels). */
+    public static final int DW_GROUPED_MIN_COLS = 768;
 
-    static boolean dwGrouped() {
-        return Boolean.getBoolean(DW_GROUPED_PROPERTY);
+    static boolean dwGrouped(int rows, int cols) {
+        String v = System.getProperty(DW_GROUPED_PROPERTY);
+        if (v != null) {
+            return Boolean.parseBoolean(v);
+        }
+        return rows <= DW_GROUPED_MAX_ROWS && cols >= DW_GROUPED_MIN_COLS;
     }
     /** Weight-gradient lane buffer per task (floats): 512 KiB, L2-resident. */
     static final int LB_W = 128 * 1024;
@@ -581,7 +591,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     public void nmBackwardWeight(NmMatrix w, float[] dy, float[] x, int cols, float[] dwSlots) {
         GemmKernels.checkNm(w, x, w.k(), dy, w.rows(), cols, "x", "dy");
         GemmKernels.checkLength("dwSlots", dwSlots, w.slots());
-        if (dwGrouped()) {
+        if (dwGrouped(w.rows(), cols)) {
             NmGroupedWeightGrad.run(w, dy, x, cols, dwSlots, threads());
             return;
         }
@@ -702,7 +712,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
      * group of M positions partitioned by kept pattern ({@link NmLayout#groupedLayout()}, once per
      * mask), each block of rows with the same pattern computed like a dense register block (the
      * pattern's N rows of X shared by the block's rows, each dY vector by the row's N positions).
-     * Routed by {@link #nmBackwardWeight} only with {@link #DW_GROUPED_PROPERTY} set: it measured 1.3-1.5x the dense
+     * Routed by {@link #nmBackwardWeight} by shape (see {@link #DW_GROUPED_PROPERTY}): it measured 1.3-1.5x the dense
      * product on many columns (784-3136 with 64-128 rows) but 0.3-0.7x on 49-1024 columns or 256-1024 rows,
      * where the dY panel reread from L2 for every group bounds it (BENCHMARKS.md).
      */
