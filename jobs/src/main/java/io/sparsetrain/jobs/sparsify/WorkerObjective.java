@@ -105,7 +105,10 @@ final class WorkerObjective implements Serializable {
      * learned-nm with {@code --distill}, the original model (else null: allocation's graph serves).
      */
     final ComputationGraph teacher;
-    /** Dense outputs per minibatch content (allocation): they never change, they come from the original weights. */
+    /**
+     * Dense outputs per minibatch content (allocation, {@code --distill}): they never change, they come from the
+     * original weights.
+     */
     final java.util.Map<Long, INDArray> denseOutputs = new java.util.HashMap<>();
 
     Model(ComputationGraph graph, ThresholdAllocator allocator) {
