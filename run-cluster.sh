@@ -160,7 +160,6 @@ build() {
 sparkconf() { java -jar "$CONF_JAR" "$@"; }
 profile_args() { if [[ -n "$SPARKCONF_FILE" ]]; then echo "--sparkconf-file $SPARKCONF_FILE"; fi; }
 
-
 # ---------------------------------------------------------------- the embedded cluster
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 

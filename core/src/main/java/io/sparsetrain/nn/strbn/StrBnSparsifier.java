@@ -86,7 +86,7 @@ public final class StrBnSparsifier {
         }
         trainEpochs(g, train, opts.epochs(), opts.maxStepsPerEpoch(), progress, stop);
         if (progress.step < stepsPerEpoch * opts.epochs()) {
-            LOG.info("STR-BN: stopped after {} of {} steps, {} of the filters removable", progress.step,
+            LOG.info("STR-BN: stopped after {} of {} steps, the removal budget ({} of the filters) reached", progress.step,
                     stepsPerEpoch * opts.epochs(), opts.stopAtRemoved());
         }
         StrBnRemoval.Removed removed = StrBnRemoval.remove(g, trained);

@@ -54,11 +54,16 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * One sparsify run: loads a trained model (converted to sparse layers), computes masks with the chosen method,
@@ -568,8 +573,13 @@ public final class SparsifyJob {
 
   /** How every split is read: minibatches of {@code batchSize}, the run's input scaling and seed, no augmentation. */
   private static BatchOptions batchOptions(SparsifyOptions o, int batchSize) {
+    return batchOptionsBuilder(o, batchSize).build();
+  }
+
+  /** Minibatches of {@code batchSize} normalised as {@code o} says, seeded by its seed (add augmentation to taste). */
+  static BatchOptions.Builder batchOptionsBuilder(SparsifyOptions o, int batchSize) {
     return BatchOptions.builder().batchSize(batchSize).normalization(o.normalize()
-        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed()).build();
+        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).seed(o.seed());
   }
 
   /**
@@ -621,16 +631,14 @@ public final class SparsifyJob {
           + g.getNumOutputArrays());
     }
     String name = g.getConfiguration().getNetworkOutputs().get(0);
-    org.deeplearning4j.nn.conf.graph.GraphVertex v = g.getConfiguration().getVertices().get(name);
-    if (v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv
-        && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer out
-        && out.getActivationFn() instanceof org.nd4j.linalg.activations.impl.ActivationSoftmax
-        && out.getLossFn() instanceof org.nd4j.linalg.lossfunctions.impl.LossMCXENT) { // LossNegativeLogLikelihood too
+    GraphVertex v = g.getConfiguration().getVertices().get(name);
+    BaseOutputLayer out = v instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseOutputLayer layer ? layer : null;
+    if (out != null && out.getActivationFn() instanceof ActivationSoftmax
+        && out.getLossFn() instanceof LossMCXENT) { // LossNegativeLogLikelihood too
       return;
     }
-    String found = v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv
-        && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer out
-        ? "activation " + out.getActivationFn() + ", loss " + out.getLossFn() : v.getClass().getSimpleName();
+    String found = out != null ? "activation " + out.getActivationFn() + ", loss " + out.getLossFn()
+        : v.getClass().getSimpleName();
     throw new SparsifyException(what + " learns on the KL divergence to the dense model's softmax outputs: it needs "
         + "an output layer with softmax activation and MCXENT loss, --model " + o.model() + " output '" + name + "' has "
         + found);

@@ -1,7 +1,6 @@
 package io.sparsetrain.jobs.sparsify;
 
 import io.sparsetrain.dataprep.BatchAugmenter;
-import io.sparsetrain.dataprep.BatchOptions;
 import io.sparsetrain.nn.strbn.LayerRemoval;
 import io.sparsetrain.nn.strbn.StrBnOptions;
 import io.sparsetrain.nn.strbn.StrBnResult;
@@ -45,18 +44,17 @@ final class StrBnRun {
     StrBnOptions opts = o.strBnOptions();
     int epochs = opts.epochs() + opts.fineTuneEpochs();
     long steps = (long) batches.size() * epochs;
+    // the train job's augmentation (padding with the pixel value a black pixel normalises to)
+    BatchAugmenter augmenter = BatchAugmenter.of(SparsifyJob.batchOptionsBuilder(o, o.batchSize())
+        .randomCrop(o.randomCropPadding()).horizontalFlip(o.horizontalFlip()).build());
     progress.accept(String.format(Locale.ROOT, "sparsify str-bn: %d calibration images in %d minibatches of %d, %d epochs, "
             + "%d steps, on the driver (STR-BN training is not distributed)%s; %s", images, batches.size(), o.batchSize(),
-        epochs, steps, o.randomCropPadding() > 0 || o.horizontalFlip() ? String.format(Locale.ROOT,
+        epochs, steps, augmenter.isActive() ? String.format(Locale.ROOT,
             ", augmented (random crop padding %d, horizontal flip %s, fresh minibatch order every epoch)",
             o.randomCropPadding(), o.horizontalFlip()) : "", opts));
     int every = (int) Math.max(1, steps / 20);
     long[] lastTime = {System.nanoTime()};
     long[] lastStep = {0};
-    // the train job's augmentation (padding with the pixel value a black pixel normalises to)
-    BatchAugmenter augmenter = BatchAugmenter.of(BatchOptions.builder().normalization(o.normalize()
-        ? BatchOptions.Normalization.UNIT : BatchOptions.Normalization.NONE).randomCrop(o.randomCropPadding())
-        .horizontalFlip(o.horizontalFlip()).seed(o.seed()).build());
     DataSetIterator train = augmenter.isActive() ? new EpochBatches(batches, augmenter, o.seed())
         : new ExistingDataSetIterator(batches);
     StrBnResult r = StrBnSparsifier.run(original, train, opts, p -> {

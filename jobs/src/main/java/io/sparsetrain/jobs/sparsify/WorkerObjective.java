@@ -71,7 +71,7 @@ final class WorkerObjective implements Serializable {
     this.controlWeight = o.controlWeight();
     this.seed = o.seed();
     this.adjustWeights = o.adjustWeights();
-    this.distill = o.method() == SparsifyMethod.LEARNED_NM && o.distill();
+    this.distill = o.distill(); // learned-nm only (SparsifyOptions)
   }
 
   TemperatureSchedule temperature() {
