@@ -52,6 +52,7 @@ public final class StrBnOptions {
     private final int fineTuneEpochs;
     private final Double fineTuneLearningRate;
     private final double stopAtRemoved;
+    private final double distillWeight;
 
     private StrBnOptions(Builder b) {
         if (b.epochs < 1) {
@@ -108,6 +109,10 @@ public final class StrBnOptions {
             throw new IllegalArgumentException("stopAtRemoved must be in [0, 1) (0 = off), got stopAtRemoved=" + b.stopAtRemoved);
         }
         this.stopAtRemoved = b.stopAtRemoved;
+        if (!(b.distillWeight >= 0 && b.distillWeight <= 1)) {
+            throw new IllegalArgumentException("distillWeight must be in [0, 1] (0 = labels only), got distillWeight=" + b.distillWeight);
+        }
+        this.distillWeight = b.distillWeight;
     }
 
     public static Builder builder() {
@@ -159,6 +164,15 @@ public final class StrBnOptions {
      */
     public double stopAtRemoved() { return stopAtRemoved; }
 
+    /**
+     * Distillation from the trained graph, in both phases: each minibatch's targets become
+     * {@code (1 - w) * labels + w * softmax(trained(x))}, the trained graph's probabilities on the same (augmented)
+     * images; 0 = the labels only. With a softmax + cross-entropy output the step then follows
+     * {@code (1 - w) CE(labels) + w KL(trained || model)} (up to a constant). Needs one softmax output trained on
+     * cross-entropy.
+     */
+    public double distillWeight() { return distillWeight; }
+
     /** Steps between two checks of {@link #stopAtRemoved()}. */
     public static final int STOP_CHECK_STEPS = 25;
 
@@ -186,10 +200,11 @@ public final class StrBnOptions {
     public String toString() {
         return String.format(Locale.ROOT, "StrBnOptions{epochs=%d, optimizer=%s, momentum=%s, learningRate=%s, learningRatePer256=%s, "
                         + "cosine=%s, weightDecay=%s, thresholdDecay=%s, gammaDecay=%s, thresholdFunction=%s, initialS=%s, maxStepsPerEpoch=%d, fineTuneEpochs=%d, "
-                        + "fineTuneLearningRate=%s, stopAtRemoved=%s}",
+                        + "fineTuneLearningRate=%s, stopAtRemoved=%s, distillWeight=%s}",
                 epochs, optimizer, momentum, learningRate == null ? "scaled" : learningRate, learningRatePer256, cosine, weightDecay,
                 thresholdDecay, gammaDecay, function, initialS, maxStepsPerEpoch, fineTuneEpochs,
-                fineTuneLearningRate == null ? "as learningRate" : fineTuneLearningRate, stopAtRemoved == 0 ? "off" : stopAtRemoved);
+                fineTuneLearningRate == null ? "as learningRate" : fineTuneLearningRate, stopAtRemoved == 0 ? "off" : stopAtRemoved,
+                distillWeight == 0 ? "off" : distillWeight);
     }
 
     public static final class Builder {
@@ -208,6 +223,7 @@ public final class StrBnOptions {
         private int fineTuneEpochs;
         private Double fineTuneLearningRate;
         private double stopAtRemoved;
+        private double distillWeight;
 
         public Builder epochs(int v) { epochs = v; return this; }
         public Builder optimizer(Optimizer v) { optimizer = v; return this; }
@@ -229,6 +245,8 @@ public final class StrBnOptions {
         public Builder fineTuneLearningRate(Double v) { fineTuneLearningRate = v; return this; }
         /** See {@link StrBnOptions#stopAtRemoved()}. */
         public Builder stopAtRemoved(double v) { stopAtRemoved = v; return this; }
+        /** See {@link StrBnOptions#distillWeight()}. */
+        public Builder distillWeight(double v) { distillWeight = v; return this; }
 
         public StrBnOptions build() {
             return new StrBnOptions(this);

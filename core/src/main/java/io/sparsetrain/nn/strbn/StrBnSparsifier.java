@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
@@ -84,7 +85,8 @@ public final class StrBnSparsifier {
                 return gone >= opts.stopAtRemoved() * filters;
             };
         }
-        trainEpochs(g, train, opts.epochs(), opts.maxStepsPerEpoch(), progress, stop);
+        UnaryOperator<DataSet> targets = targets(trained, opts.distillWeight());
+        trainEpochs(g, train, targets, opts.epochs(), opts.maxStepsPerEpoch(), progress, stop);
         if (progress.step < stepsPerEpoch * opts.epochs()) {
             LOG.info("STR-BN: stopped after {} of {} steps, the removal budget ({} of the filters) reached", progress.step,
                     stepsPerEpoch * opts.epochs(), opts.stopAtRemoved());
@@ -99,7 +101,7 @@ public final class StrBnSparsifier {
             fineTuned = fineTune(removed.graph(), opts, batch, stepsPerEpoch);
             progress.fixedLayers = layerStates(g); // the dead set is final: report it during the fine-tune
             progress.epochOffset = opts.epochs();
-            trainEpochs(fineTuned, train, opts.fineTuneEpochs(), opts.maxStepsPerEpoch(), progress, () -> false);
+            trainEpochs(fineTuned, train, targets, opts.fineTuneEpochs(), opts.maxStepsPerEpoch(), progress, () -> false);
         }
         StrBnResult r = new StrBnResult(removed.graph(), g, removed.layers(), before, after, conv.inserted(), removed.notes(),
                 strBnSteps, strBnLoss, fineTuned, progress.step - strBnSteps, fineTuned == null ? Double.NaN : progress.lastLoss);
@@ -107,15 +109,31 @@ public final class StrBnSparsifier {
         return r;
     }
 
-    private static void trainEpochs(ComputationGraph g, DataSetIterator train, int epochs, long maxStepsPerEpoch,
-                                    Progress progress, BooleanSupplier stop) {
+    /**
+     * The minibatch each step fits: {@code ds} itself, or with {@link StrBnOptions#distillWeight()} > 0 its labels
+     * mixed with the trained graph's probabilities on its features (inference mode: batch norms on their running
+     * statistics).
+     */
+    static UnaryOperator<DataSet> targets(ComputationGraph trained, double distillWeight) {
+        if (distillWeight == 0) {
+            return UnaryOperator.identity();
+        }
+        return ds -> {
+            INDArray p = trained.outputSingle(false, ds.getFeatures());
+            INDArray y = distillWeight == 1 ? p : ds.getLabels().castTo(p.dataType()).mul(1 - distillWeight).addi(p.muli(distillWeight));
+            return new DataSet(ds.getFeatures(), y, ds.getFeaturesMaskArray(), ds.getLabelsMaskArray());
+        };
+    }
+
+    private static void trainEpochs(ComputationGraph g, DataSetIterator train, UnaryOperator<DataSet> targets, int epochs,
+                                    long maxStepsPerEpoch, Progress progress, BooleanSupplier stop) {
         g.setListeners(new MaskEnforcingListener(), progress);
         epochs:
         for (int epoch = 0; epoch < epochs; epoch++) {
             train.reset();
             long steps = 0;
             while (train.hasNext() && (maxStepsPerEpoch == 0 || steps < maxStepsPerEpoch)) {
-                g.fit(train.next());
+                g.fit(targets.apply(train.next()));
                 steps++;
                 if (stop.getAsBoolean()) {
                     break epochs;

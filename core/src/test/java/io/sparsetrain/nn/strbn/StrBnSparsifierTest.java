@@ -128,6 +128,42 @@ class StrBnSparsifierTest {
     }
 
     @Test
+    void distillationMixesTheLabelsWithTheTrainedGraphsProbabilities() {
+        DataSet batch = new DataSet(train.getFeatures().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 16)).dup(),
+                train.getLabels().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 16)).dup());
+        INDArray labels = batch.getLabels().dup();
+        INDArray p = leNet.outputSingle(false, batch.getFeatures());
+        assertTrue(StrBnSparsifier.targets(leNet, 0).apply(batch) == batch, "weight 0: the minibatch itself");
+        DataSet mixed = StrBnSparsifier.targets(leNet, 0.25).apply(batch);
+        INDArray want = labels.mul(0.75).addi(p.mul(0.25));
+        assertTrue(want.equalsWithEps(mixed.getLabels(), 1e-6), "0.75 labels + 0.25 probabilities");
+        assertTrue(mixed.getFeatures() == batch.getFeatures(), "same images");
+        assertEquals(labels, batch.getLabels(), "the minibatch's own labels are left alone");
+        assertTrue(p.equalsWithEps(StrBnSparsifier.targets(leNet, 1).apply(batch).getLabels(), 1e-6), "weight 1: probabilities only");
+        double[] sums = mixed.getLabels().sum(1).toDoubleVector();
+        for (double t : sums) {
+            assertEquals(1.0, t, 1e-5, "every target is a distribution");
+        }
+        assertThrows(IllegalArgumentException.class, () -> StrBnOptions.builder().distillWeight(1.5).build());
+        assertThrows(IllegalArgumentException.class, () -> StrBnOptions.builder().distillWeight(Double.NaN).build());
+    }
+
+    @Test
+    void distilledRunKeepsTheTrainedGraphAndLearnsTowardsIt() {
+        INDArray before = leNet.params().dup();
+        List<StrBnProgress> steps = new ArrayList<>();
+        StrBnResult r = StrBnSparsifier.run(leNet, iterator(train, 32), StrBnOptions.builder().epochs(1).learningRate(0.02)
+                .initialS(-3).thresholdDecay(0.2).weightDecay(5e-4).fineTuneEpochs(1).distillWeight(1).build(), steps::add);
+        assertEquals(before, leNet.params(), "the teacher is not trained");
+        assertEquals(48, steps.size(), "one STR-BN and one fine-tune epoch of 24 steps");
+        // agreement with the teacher on held-out images: the distilled fine-tune targets it
+        INDArray teacher = leNet.outputSingle(false, test.getFeatures()).argMax(1);
+        INDArray student = r.fineTuned().outputSingle(false, test.getFeatures()).argMax(1);
+        double agree = teacher.eq(student).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).meanNumber().doubleValue();
+        assertTrue(agree > 0.7, "test images where the distilled model picks the teacher's class: " + agree);
+    }
+
+    @Test
     void stopAtRemovedEndsThePhaseOnceTheBudgetIsRemovable() {
         List<StrBnProgress> steps = new ArrayList<>();
         // the LeNet-5 run's pressure over 6 epochs instead of 2: 35% of the filters are removable long before the end

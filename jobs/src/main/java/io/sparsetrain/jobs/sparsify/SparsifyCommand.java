@@ -103,8 +103,14 @@ public final class SparsifyCommand implements Callable<Integer> {
   boolean batchStatistics;
 
   @Option(names = "--distill", description = "learned-nm: learn the masks on KL(softmax(dense) || softmax(sparse)) "
-      + "against the dense model's outputs (as allocation does) instead of cross-entropy with the labels.")
+      + "against the dense model's outputs (as allocation does) instead of cross-entropy with the labels. str-bn: "
+      + "train both phases towards the original model's probabilities on the same (augmented) images, mixed with "
+      + "the labels by --distill-weight.")
   boolean distill;
+
+  @Option(names = "--distill-weight", defaultValue = "1.0", description = "str-bn with --distill: targets are "
+      + "(1 - W) labels + W original model's probabilities (default ${DEFAULT-VALUE}).")
+  double distillWeight;
 
   @Option(names = "--exclude", split = ",", paramLabel = "LAYER",
       description = "Sparse layers to keep dense, comma-separated names (learned-nm, allocation and the magnitude "
@@ -217,7 +223,7 @@ public final class SparsifyCommand implements Callable<Integer> {
         .batchSize(batchSize).workers(workers)
         .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
         .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
-        .adjustWeights(adjustWeights).batchStatistics(batchStatistics).distill(distill).exclude(exclude)
+        .adjustWeights(adjustWeights).batchStatistics(batchStatistics).distill(distill).distillWeight(distillWeight).exclude(exclude)
         .excludeFirstConv(excludeFirstConv).weightLearningRate(weightLearningRate)
         .allocationStart(allocationStart).controlScale(scale)
         .trainSplit(trainSplit).testSplit(testSplit).normalize(normalization.equals("unit"))

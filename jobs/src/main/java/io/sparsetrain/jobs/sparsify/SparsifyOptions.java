@@ -73,6 +73,7 @@ public final class SparsifyOptions {
   private final boolean adjustWeights;
   private final boolean batchStatistics;
   private final boolean distill;
+  private final double distillWeight;
   private final List<String> exclude;
   private final boolean excludeFirstConv;
   private final double weightLearningRate;
@@ -124,6 +125,7 @@ public final class SparsifyOptions {
     adjustWeights = b.adjustWeights;
     batchStatistics = b.batchStatistics;
     distill = b.distill;
+    distillWeight = b.distillWeight;
     exclude = List.copyOf(b.exclude);
     excludeFirstConv = b.excludeFirstConv;
     weightLearningRate = b.weightLearningRate;
@@ -189,6 +191,8 @@ public final class SparsifyOptions {
   public boolean batchStatistics() { return batchStatistics; }
   /** learned-nm: learn the masks on KL(softmax(dense) || softmax(sparse)) instead of the labels' cross-entropy. */
   public boolean distill() { return distill; }
+  /** str-bn with {@link #distill()}: the original model's share of the targets. */
+  public double distillWeight() { return distillWeight; }
   /** Sparse layers kept dense by name (the methods and their baselines leave them out); empty by default. */
   public List<String> exclude() { return exclude; }
   /** Keep the network's first convolution dense, as the train job does by default ({@code pruning.exclude-first-conv}). */
@@ -234,7 +238,7 @@ public final class SparsifyOptions {
     return StrBnOptions.builder().epochs(epochs).learningRate(learningRate).gammaDecay(gammaDecay)
         .initialS(thresholdInit).thresholdDecay(thresholdDecay).weightDecay(strBnWeightDecay)
         .fineTuneEpochs(fineTuneEpochs).fineTuneLearningRate(fineTuneLearningRate)
-        .stopAtRemoved(stopAtRemoved).build();
+        .stopAtRemoved(stopAtRemoved).distillWeight(distill ? distillWeight : 0).build();
   }
 
   /** The temperature per optimizer step, annealed over {@code totalSteps}. */
@@ -275,7 +279,7 @@ public final class SparsifyOptions {
     o.put("controlWeight", controlWeight);
     o.put("adjustWeights", adjustWeights);
     o.put("batchStatistics", batchStatistics);
-    if (method == SparsifyMethod.LEARNED_NM) {
+    if (method == SparsifyMethod.LEARNED_NM || method == SparsifyMethod.STR_BN) {
       o.put("distill", distill);
     }
     o.put("exclude", exclude);
@@ -302,6 +306,9 @@ public final class SparsifyOptions {
       o.put("stopAtRemoved", stopAtRemoved);
       o.put("randomCropPadding", randomCropPadding);
       o.put("horizontalFlip", horizontalFlip);
+      if (distill) {
+        o.put("distillWeight", distillWeight);
+      }
     }
     return o;
   }
@@ -339,6 +346,7 @@ public final class SparsifyOptions {
     private boolean adjustWeights;
     private boolean batchStatistics;
     private boolean distill;
+    private double distillWeight = 1.0;
     private List<String> exclude = List.of();
     private boolean excludeFirstConv;
     private double weightLearningRate = DEFAULT_WEIGHT_LEARNING_RATE;
@@ -391,6 +399,7 @@ public final class SparsifyOptions {
     public Builder adjustWeights(boolean v) { adjustWeights = v; return this; }
     public Builder batchStatistics(boolean v) { batchStatistics = v; return this; }
     public Builder distill(boolean v) { distill = v; return this; }
+    public Builder distillWeight(double v) { distillWeight = v; return this; }
     public Builder exclude(List<String> v) { exclude = v == null ? List.of() : v; return this; }
     public Builder excludeFirstConv(boolean v) { excludeFirstConv = v; return this; }
     public Builder weightLearningRate(double v) { weightLearningRate = v; return this; }
@@ -466,8 +475,11 @@ public final class SparsifyOptions {
           + controlWeight);
       require(!adjustWeights || method == SparsifyMethod.ALLOCATION,
           "--adjust-weights is for --method allocation (learned-nm keeps the trained weights by design)");
-      require(!distill || method == SparsifyMethod.LEARNED_NM, "--distill is for --method learned-nm (allocation always "
-          + "learns on the KL to the dense model's outputs)");
+      require(!distill || method == SparsifyMethod.LEARNED_NM || method == SparsifyMethod.STR_BN, "--distill is for "
+          + "--method learned-nm or str-bn (allocation always learns on the KL to the dense model's outputs)");
+      require(distillWeight > 0 && distillWeight <= 1, "--distill-weight must be in (0, 1], got " + distillWeight);
+      require(distillWeight == 1.0 || (distill && method == SparsifyMethod.STR_BN),
+          "--distill-weight is for --method str-bn with --distill");
       require(!batchStatistics || method.learnsMasks(),
           "--batch-statistics is for --method learned-nm or allocation");
       require(!batchStatistics || bnRecalibration > 0, "--batch-statistics needs --bn-recalibration IMAGES: the masks "

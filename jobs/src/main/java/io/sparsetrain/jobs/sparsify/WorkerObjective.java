@@ -71,7 +71,7 @@ final class WorkerObjective implements Serializable {
     this.controlWeight = o.controlWeight();
     this.seed = o.seed();
     this.adjustWeights = o.adjustWeights();
-    this.distill = o.distill(); // learned-nm only (SparsifyOptions)
+    this.distill = o.distill(); // learned-nm here: str-bn does not train through WorkerObjective
   }
 
   TemperatureSchedule temperature() {

@@ -342,7 +342,13 @@ class SparsifyJobTest {
     e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").randomCropPadding(-1).build());
     assertTrue(e.getMessage().contains("--random-crop-padding must be >= 0, got -1"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "allocation").target(0.5).distill(true).build());
-    assertTrue(e.getMessage().contains("--distill is for --method learned-nm"), e.getMessage());
+    assertTrue(e.getMessage().contains("--distill is for --method learned-nm or str-bn"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").distill(true).distillWeight(0).build());
+    assertTrue(e.getMessage().contains("--distill-weight must be in (0, 1], got 0.0"), e.getMessage());
+    e = assertThrows(SparsifyException.class, () -> base(out, "str-bn").distillWeight(0.5).build());
+    assertTrue(e.getMessage().contains("--distill-weight is for --method str-bn with --distill"), e.getMessage());
+    assertEquals(0.5, base(out, "str-bn").distill(true).distillWeight(0.5).build().strBnOptions().distillWeight());
+    assertEquals(0.0, base(out, "str-bn").build().strBnOptions().distillWeight(), "labels only without --distill");
     e = assertThrows(SparsifyException.class, () -> base(out, "learned-nm").batchStatistics(true).build());
     assertTrue(e.getMessage().contains("--batch-statistics needs --bn-recalibration"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "uniform").target(0.5).batchStatistics(true).bnRecalibration(64).build());
