@@ -30,13 +30,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * inference images/s at batch 1 and 32; and, for comparison, 2:4 training with the weight gradient
  * computed densely and masked (system property {@code sparsetrain.nn.nmDenseWeightGradient}) and without the
  * pattern-grouped weight-gradient kernel the default routes these shapes to ({@code sparsetrain.kernels.dwGrouped=false}). Prints
- * a table with ratios and, for our modes, a simple sampling profile of where the training step
- * spends its time (by layer class).
+ * a table with ratios and, for our modes, a simple sampling profile of where the training step and batch-1
+ * inference spend their time (by layer class).
  *
  * <p>Not a JMH benchmark: whole-network steps of 0.1-2 s each, timed for {@code --seconds} after
- * warm-up; with {@code --repeats N} the training measurements run N interleaved rounds (every mode once per
- * round, so a drifting shared machine hits all modes alike) and the median is reported with every round's
- * value. Usage: {@code LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--skip-stock]}.
+ * warm-up; with {@code --repeats N} the measurements run N interleaved rounds (every mode once per round: its
+ * training, then its inference at batch 1 and 32, so a drifting shared machine hits all modes alike) and the
+ * median is reported with every round's value; {@code --inference-only} skips the training. Usage:
+ * {@code LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--skip-stock] [--inference-only]}.
  */
 public final class LayersBenchmark {
 
@@ -57,14 +58,16 @@ public final class LayersBenchmark {
         double seconds = 10;
         int repeats = 1;
         boolean skipStock = false;
+        boolean inferenceOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--batch" -> batch = Integer.parseInt(args[++i]);
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--repeats" -> repeats = Integer.parseInt(args[++i]);
                 case "--skip-stock" -> skipStock = true;
+                case "--inference-only" -> inferenceOnly = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--skip-stock]");
+                        + "; usage: LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--skip-stock] [--inference-only]");
             }
         }
         if (repeats < 1) {
@@ -91,17 +94,36 @@ public final class LayersBenchmark {
         modes.add(new Mode("2:4, dense dW", model(LayerKind.SPARSE, true), NM_DENSE_DW, "true", false, false));
         modes.add(new Mode("2:4, no grouped", model(LayerKind.SPARSE, true), DW_GROUPED, "false", false, false));
 
-        // training: every mode once per round, rounds interleaved so that drifts of a shared machine hit all modes
+        // every mode once per round, rounds interleaved so that drifts of a shared machine hit all modes alike:
+        // training for --seconds, then inference at batch 1 and 32 for half of it each (the inference modes)
         Map<String, List<Double>> train = new java.util.LinkedHashMap<>();
+        Map<String, List<Double>> infer1 = new java.util.LinkedHashMap<>();
+        Map<String, List<Double>> infer32 = new java.util.LinkedHashMap<>();
         List<Result> results = new ArrayList<>();
         for (int round = 0; round < repeats; round++) {
             for (Mode m : modes) {
+                if (inferenceOnly && !m.inference()) {
+                    continue;
+                }
                 if (m.property() != null) {
                     System.setProperty(m.property(), m.value());
                 }
                 try {
-                    Result r = train(m.name(), m.graph(), batch, seconds, m.profile() && round == 0);
-                    train.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(r.train);
+                    boolean profile = m.profile() && round == 0;
+                    Result r = inferenceOnly ? new Result(m.name()) : train(m.name(), m.graph(), batch, seconds, profile);
+                    if (!inferenceOnly) {
+                        train.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(r.train);
+                    }
+                    if (m.inference()) {
+                        Sampler sampler = profile ? new Sampler(Thread.currentThread()) : null;
+                        infer1.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(infer(m.graph(), 1, seconds / 2, m.name()));
+                        if (sampler != null) {
+                            sampler.stop();
+                            r.inferProfile = sampler.counts;
+                            r.inferSamples = sampler.total;
+                        }
+                        infer32.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(infer(m.graph(), 32, seconds / 2, m.name()));
+                    }
                     if (round == 0) {
                         results.add(r);
                     }
@@ -112,37 +134,61 @@ public final class LayersBenchmark {
                 }
             }
         }
-        for (int i = 0; i < modes.size(); i++) {
-            Mode m = modes.get(i);
-            Result r = results.get(i);
-            List<Double> t = new ArrayList<>(train.get(m.name()));
-            java.util.Collections.sort(t);
-            r.train = t.size() % 2 == 1 ? t.get(t.size() / 2) : (t.get(t.size() / 2 - 1) + t.get(t.size() / 2)) / 2;
-            r.trainRuns = t;
-            r.infer1 = m.inference() ? infer(m.graph(), 1, seconds / 2, m.name()) : Double.NaN;
-            r.infer32 = m.inference() ? infer(m.graph(), 32, seconds / 2, m.name()) : Double.NaN;
+        for (Result r : results) {
+            r.trainRuns = sorted(train.get(r.name));
+            r.train = median(r.trainRuns);
+            r.infer1Runs = sorted(infer1.get(r.name));
+            r.infer1 = median(r.infer1Runs);
+            r.infer32Runs = sorted(infer32.get(r.name));
+            r.infer32 = median(r.infer32Runs);
         }
 
         Result stock = results.stream().filter(r -> r.name.startsWith("stock")).findFirst().orElse(null);
         Result dense = results.stream().filter(r -> r.name.equals("ours dense")).findFirst().orElseThrow();
         System.out.println();
         System.out.printf(Locale.ROOT, "%-16s %12s %12s %12s | %22s | %22s | %s%n", "mode", "train img/s", "infer b=1", "infer b=32",
-                "vs stock (tr/b1/b32)", "vs ours dense (tr/b1/b32)", "training rounds, sorted");
+                "vs stock (tr/b1/b32)", "vs ours dense (tr/b1/b32)", "rounds, sorted: training; b=1; b=32");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%-16s %12.1f %12s %12s | %22s | %22s | %s%n", r.name, r.train, num(r.infer1), num(r.infer32),
-                    stock == null ? "-" : ratios(r, stock), ratios(r, dense),
-                    r.trainRuns.stream().map(v -> String.format(Locale.ROOT, "%.1f", v)).toList());
+            System.out.printf(Locale.ROOT, "%-16s %12s %12s %12s | %22s | %22s | %s; %s; %s%n", r.name, num(r.train), num(r.infer1),
+                    num(r.infer32), stock == null ? "-" : ratios(r, stock), ratios(r, dense), runs(r.trainRuns), runs(r.infer1Runs),
+                    runs(r.infer32Runs));
         }
         System.out.println();
         System.out.println("# load average at end: " + loadAverage());
         System.out.println("# targets: ours dense >= 5x stock (training); 2:4 frozen >= 1.5x ours dense");
         for (Result r : results) {
-            if (r.profile != null) {
-                System.out.println("# training-step profile, " + r.name + " (share of main-thread samples by layer class):");
-                r.profile.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(12)
-                        .forEach(e -> System.out.printf(Locale.ROOT, "#   %-40s %5.1f%%%n", e.getKey(), 100.0 * e.getValue() / r.samples));
-            }
+            printProfile("training-step profile, " + r.name, r.profile, r.samples);
+            printProfile("batch-1 inference profile, " + r.name, r.inferProfile, r.inferSamples);
         }
+    }
+
+    private static void printProfile(String title, Map<String, Long> counts, long samples) {
+        if (counts == null || samples == 0) {
+            return;
+        }
+        System.out.println("# " + title + " (share of main-thread samples by layer class):");
+        counts.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(12)
+                .forEach(e -> System.out.printf(Locale.ROOT, "#   %-40s %5.1f%%%n", e.getKey(), 100.0 * e.getValue() / samples));
+    }
+
+    private static List<Double> sorted(List<Double> v) {
+        if (v == null) {
+            return List.of();
+        }
+        List<Double> t = new ArrayList<>(v);
+        java.util.Collections.sort(t);
+        return t;
+    }
+
+    private static double median(List<Double> t) {
+        if (t.isEmpty()) {
+            return Double.NaN;
+        }
+        return t.size() % 2 == 1 ? t.get(t.size() / 2) : (t.get(t.size() / 2 - 1) + t.get(t.size() / 2)) / 2;
+    }
+
+    private static String runs(List<Double> t) {
+        return t.isEmpty() ? "-" : t.stream().map(v -> String.format(Locale.ROOT, "%.1f", v)).toList().toString();
     }
 
     private static String loadAverage() {
@@ -191,8 +237,12 @@ public final class LayersBenchmark {
         double infer1;
         double infer32;
         List<Double> trainRuns = List.of();
+        List<Double> infer1Runs = List.of();
+        List<Double> infer32Runs = List.of();
         Map<String, Long> profile;
         long samples;
+        Map<String, Long> inferProfile;
+        long inferSamples;
 
         Result(String name) {
             this.name = name;

@@ -1,6 +1,7 @@
 package io.sparsetrain.nn.convert;
 
 import io.sparsetrain.nn.layers.FastBatchNormalization;
+import io.sparsetrain.nn.layers.FastRelu;
 import io.sparsetrain.nn.layers.SparseConvolution;
 import io.sparsetrain.nn.layers.SparseDense;
 import io.sparsetrain.nn.layers.SparseLayerConfig;
@@ -16,6 +17,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -32,7 +34,7 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * {@link DenseLayer} without layer norm by {@link SparseConvolution} / {@link SparseDense} with the
  * same settings, copies W and b and sets all-ones masks, and every NCHW {@link BatchNormalization}
  * by {@link FastBatchNormalization} (running variance recovered from DL4J's log10 std when the layer
- * stores that). The classifier (OutputLayer) stays stock. {@code toStock} does the reverse (batch
+ * stores that), and every plain-ReLU {@link ActivationLayer} by {@link FastRelu}. The classifier (OutputLayer) stays stock. {@code toStock} does the reverse (batch
  * norm with {@code useLogStd=false}) and exports W*M, so the result is a plain DL4J model with the
  * pruned weights at zero. Both return a new initialised network; the original is unchanged. Updater
  * state (momentum, Adam moments) is not carried over: the new network starts a fresh updater.
@@ -86,6 +88,9 @@ public final class SparseConversion {
             DenseLayer d = (DenseLayer) layer;
             return !d.isHasLayerNorm() && d.getWeightNoise() == null;
         }
+        if (layer.getClass() == ActivationLayer.class) {
+            return FastRelu.isPlainRelu(((ActivationLayer) layer).getActivationFn());
+        }
         return false;
     }
 
@@ -96,6 +101,9 @@ public final class SparseConversion {
         if (l instanceof BatchNormalization) {
             return retype(l, FastBatchNormalization.class);
         }
+        if (l instanceof ActivationLayer) {
+            return retype(l, FastRelu.class);
+        }
         return retype(l, l instanceof ConvolutionLayer ? SparseConvolution.class : SparseDense.class);
     }
 
@@ -105,6 +113,9 @@ public final class SparseConversion {
         }
         if (l instanceof SparseDense) {
             return retype(l, DenseLayer.class);
+        }
+        if (l instanceof FastRelu) {
+            return retype(l, ActivationLayer.class);
         }
         if (l instanceof FastBatchNormalization) {
             BatchNormalization b = (BatchNormalization) retype(l, BatchNormalization.class);

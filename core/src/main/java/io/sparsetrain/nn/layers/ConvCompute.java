@@ -102,7 +102,9 @@ final class ConvCompute {
         colsShape = null;
         colsInput = null;
         long size = (long) s.k() * s.cols();
-        if (size > maxCachedColumns) {
+        if (!keepColumns || size > maxCachedColumns) {
+            // nothing to keep for a backward pass: the engine's one-call forward unfolds the input straight into
+            // its kernels' panel layout (one pass over the columns instead of im2col and a second packing pass)
             return nm != null ? CONV.forward(s, x, nm) : CONV.forward(s, x, w);
         }
         int n = s.cols();
@@ -122,7 +124,7 @@ final class ConvCompute {
                 System.arraycopy(ybuf, co * n + b * hw, out, (b * cout + co) * hw, hw);
             }
         }
-        if (keepColumns && c == cols) {
+        if (c == cols) {
             colsShape = s;
             colsInput = x;
         }

@@ -79,8 +79,10 @@ final class GraphLayers {
         return name;
     }
 
+    /** ReLU: {@code FastRelu} on our layers (with {@link ModelSpec#fastBatchNorm()}), DL4J's activation layer otherwise. */
     String relu(String name, String from) {
-        graph.addLayer(name, new ActivationLayer(Activation.RELU), from);
+        graph.addLayer(name, spec.layers() == LayerKind.SPARSE && spec.fastBatchNorm()
+                ? new io.sparsetrain.nn.layers.FastRelu() : new ActivationLayer(Activation.RELU), from);
         return name;
     }
 
@@ -95,8 +97,10 @@ final class GraphLayers {
         return name;
     }
 
+    /** Residual sum: {@code FastAdd} on our layers (with {@link ModelSpec#fastBatchNorm()}), DL4J's vertex otherwise. */
     String add(String name, String a, String b) {
-        graph.addVertex(name, new ElementWiseVertex(ElementWiseVertex.Op.Add), a, b);
+        graph.addVertex(name, spec.layers() == LayerKind.SPARSE && spec.fastBatchNorm()
+                ? new io.sparsetrain.nn.layers.FastAdd() : new ElementWiseVertex(ElementWiseVertex.Op.Add), a, b);
         return name;
     }
 

@@ -74,8 +74,9 @@ public final class ModelSpec {
     public boolean smallInputStem() { return smallInputStem; }
     public WorkspaceMode workspaceMode() { return workspaceMode; }
     /**
-     * With {@link LayerKind#SPARSE}: batch normalization by {@code FastBatchNormalization} (default)
-     * instead of DL4J's layer, which costs about as much as all convolutions of a ResNet training step.
+     * With {@link LayerKind#SPARSE}: batch normalization, ReLU and residual sums by our plain-Java
+     * {@code FastBatchNormalization}, {@code FastRelu} and {@code FastAdd} (default) instead of DL4J's layers
+     * (its batch norm costs about as much as all convolutions of a ResNet training step); false keeps DL4J's.
      */
     public boolean fastBatchNorm() { return fastBatchNorm; }
 

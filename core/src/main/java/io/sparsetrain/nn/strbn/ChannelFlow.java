@@ -188,7 +188,8 @@ final class ChannelFlow {
             }
             return Kind.BATCH_NORM;
         }
-        if (l.getClass() == ActivationLayer.class || l.getClass() == SubsamplingLayer.class || l.getClass() == GlobalPoolingLayer.class
+        if (l.getClass() == ActivationLayer.class || l.getClass() == io.sparsetrain.nn.layers.FastRelu.class
+                || l.getClass() == SubsamplingLayer.class || l.getClass() == GlobalPoolingLayer.class
                 || l.getClass() == DropoutLayer.class) {
             if (l instanceof SubsamplingLayer s && s.getCnn2dDataFormat() != null && s.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
                 throw unsupported(name, "pooling in format " + s.getCnn2dDataFormat() + " (NCHW only)");

@@ -56,6 +56,7 @@ class ConvComputeTest {
         float[] y = c.forward(s, x, w, m, true);
         ConvCompute.Gradients g = c.backward(s, x, dOut, w, m);
         assertClose(ref.forward(s, x, w), y, "forward");
+        assertClose(y, new ConvCompute().forward(s, x, w, m, false), "inference forward (no columns kept)");
         assertClose(ref.backwardInput(s, dOut, w), g.dx(), "input gradient");
         float[] dw = ref.backwardWeight(s, x, dOut);
         if (m != null) {
