@@ -72,8 +72,10 @@ class FastReluTest {
         ComputationGraph stock = ResNets.init(ResNets.cifar(8, 4, spec));
         ComputationGraph sparse = SparseConversion.toSparse(stock);
         assertInstanceOf(FastRelu.class, sparse.getLayer("stem_relu").conf().getLayer());
+        assertInstanceOf(io.sparsetrain.nn.layers.FastAdd.class, sparse.getConfiguration().getVertices().get("s1b1_add"));
         ComputationGraph back = SparseConversion.toStock(sparse);
         assertEquals(ActivationLayer.class, back.getLayer("stem_relu").conf().getLayer().getClass());
+        assertEquals(org.deeplearning4j.nn.conf.graph.ElementWiseVertex.class, back.getConfiguration().getVertices().get("s1b1_add").getClass());
         INDArray x = random(4, 2, 1, 12, 12);
         assertTrue(relDiff(stock.outputSingle(x), sparse.outputSingle(x)) < 1e-4, "same outputs after the conversion");
         assertTrue(relDiff(stock.outputSingle(x), back.outputSingle(x)) < 1e-4, "and back");

@@ -1,5 +1,6 @@
 package io.sparsetrain.nn.convert;
 
+import io.sparsetrain.nn.layers.FastAdd;
 import io.sparsetrain.nn.layers.FastBatchNormalization;
 import io.sparsetrain.nn.layers.FastRelu;
 import io.sparsetrain.nn.layers.SparseConvolution;
@@ -15,6 +16,7 @@ import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
@@ -34,7 +36,8 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * {@link DenseLayer} without layer norm by {@link SparseConvolution} / {@link SparseDense} with the
  * same settings, copies W and b and sets all-ones masks, and every NCHW {@link BatchNormalization}
  * by {@link FastBatchNormalization} (running variance recovered from DL4J's log10 std when the layer
- * stores that), and every plain-ReLU {@link ActivationLayer} by {@link FastRelu}. The classifier (OutputLayer) stays stock. {@code toStock} does the reverse (batch
+ * stores that), every plain-ReLU {@link ActivationLayer} by {@link FastRelu} and every residual-sum
+ * {@link ElementWiseVertex} (op Add) by {@link FastAdd}. The classifier (OutputLayer) stays stock. {@code toStock} does the reverse (batch
  * norm with {@code useLogStd=false}) and exports W*M, so the result is a plain DL4J model with the
  * pruned weights at zero. Both return a new initialised network; the original is unchanged. Updater
  * state (momentum, Adam moments) is not carried over: the new network starts a fresh updater.
@@ -52,7 +55,7 @@ public final class SparseConversion {
 
     /** As {@link #toSparse(ComputationGraph)}, leaving the layers named in {@code keepStock} stock. */
     public static ComputationGraph toSparse(ComputationGraph graph, Set<String> keepStock) {
-        return convertGraph(graph, l -> keepStock.contains(l.getLayerName()) ? null : sparseConfig(l));
+        return convertGraph(graph, l -> keepStock.contains(l.getLayerName()) ? null : sparseConfig(l), true);
     }
 
     public static MultiLayerNetwork toSparse(MultiLayerNetwork network) {
@@ -67,7 +70,7 @@ public final class SparseConversion {
 
     /** A plain DL4J graph with every sparse layer replaced by its stock layer holding W*M. */
     public static ComputationGraph toStock(ComputationGraph graph) {
-        return convertGraph(graph, SparseConversion::stockConfig);
+        return convertGraph(graph, SparseConversion::stockConfig, false);
     }
 
     public static MultiLayerNetwork toStock(MultiLayerNetwork network) {
@@ -149,8 +152,10 @@ public final class SparseConversion {
 
     // ------------------------------------------------------------ plumbing
 
+    /** Layers through {@code convert}; residual sums to {@link FastAdd} ({@code toOurs}) or to DL4J's vertex. */
     private static ComputationGraph convertGraph(ComputationGraph graph,
-                                                 Function<org.deeplearning4j.nn.conf.layers.Layer, org.deeplearning4j.nn.conf.layers.Layer> convert) {
+                                                 Function<org.deeplearning4j.nn.conf.layers.Layer, org.deeplearning4j.nn.conf.layers.Layer> convert,
+                                                 boolean toOurs) {
         ComputationGraphConfiguration conf = graph.getConfiguration().clone();
         for (Map.Entry<String, GraphVertex> e : conf.getVertices().entrySet()) {
             if (e.getValue() instanceof LayerVertex v) {
@@ -158,6 +163,11 @@ public final class SparseConversion {
                 if (replacement != null) {
                     v.getLayerConf().setLayer(replacement);
                 }
+            } else if (toOurs && e.getValue().getClass() == ElementWiseVertex.class
+                    && ((ElementWiseVertex) e.getValue()).getOp() == ElementWiseVertex.Op.Add) {
+                e.setValue(new FastAdd());
+            } else if (!toOurs && e.getValue() instanceof FastAdd) {
+                e.setValue(new ElementWiseVertex(ElementWiseVertex.Op.Add));
             }
         }
         ComputationGraph out = new ComputationGraph(conf);
