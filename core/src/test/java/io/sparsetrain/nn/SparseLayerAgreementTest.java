@@ -95,6 +95,25 @@ class SparseLayerAgreementTest {
     }
 
     @Test
+    void frozenLayerSeesWeightChangesBetweenInferencePasses() {
+        // inference reuses the compressed matrix while the weights stay the same: a change must still show
+        InputType in = InputType.convolutional(8, 8, 3);
+        MultiLayerNetwork dense = single(sparseConv(3, 8, 3, 1, 1, Activation.TANH), in, 21);
+        applyTwoFour(dense);
+        MultiLayerNetwork frozen = dense.clone();
+        MaskedNetwork.of(frozen).freeze(NmFormat.TWO_FOUR);
+        INDArray x = random(5, 3, 3, 8, 8);
+        INDArray first = frozen.output(x);
+        assertTrue(relDiff(first, frozen.output(x)) == 0, "same weights, same output");
+        INDArray w = dense.getParam("0_W").mul(1.5);
+        dense.setParam("0_W", w);
+        frozen.setParam("0_W", w.dup());
+        INDArray changed = frozen.output(x);
+        assertTrue(relDiff(first, changed) > 1e-3, "the new weights are used");
+        assertTrue(relDiff(dense.output(x), changed) < TOL, "and agree with the dense path");
+    }
+
+    @Test
     void frozenTwoFourDenseEqualsDensePath() {
         InputType in = InputType.feedForward(14);
         MultiLayerNetwork dense = single(sparseDense(14, 9, Activation.TANH), in, 21);

@@ -1,6 +1,7 @@
 package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.kernels.NmFormat;
+import io.sparsetrain.kernels.NmMatrix;
 import io.sparsetrain.learn.nm.GumbelNmMask;
 import io.sparsetrain.learn.nm.SoftMask;
 import io.sparsetrain.prune.Mask;
@@ -161,6 +162,16 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
 
     /** The frozen weights, the logits and Gumbel-softmax sample (N:M) or the threshold of one forward pass. */
     record Learned(float[] raw, GumbelNmMask logits, SoftMask soft, float threshold) {
+    }
+
+    /** The compressed N:M weights of this pass for a frozen N:M mask, else null. */
+    protected final NmMatrix compressed(Effective wm) {
+        NmFormat nm = layerConf().frozenFormat();
+        if (nm == null) {
+            return null;
+        }
+        float[] mask = layerConf().getMaskLearning() == null ? wm.mask() : NdFloats.read(maskParam(), mw().order());
+        return mw().compressed(wm.weights(), mask, nm);
     }
 
     /** W * m for a forward pass; in FIXED mode W * M (re-masking the parameter in training, as before). */

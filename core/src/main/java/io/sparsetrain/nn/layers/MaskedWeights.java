@@ -20,6 +20,7 @@ final class MaskedWeights {
     private float[] patternMask;
     private NmMatrix pattern;
     private NmFormat patternFormat;
+    private float[] patternWeights; // the masked weights pattern holds (never written after the pass that read them)
 
     MaskedWeights(char order, int rows, int k) {
         this.order = order;
@@ -72,16 +73,24 @@ final class MaskedWeights {
         return leaked;
     }
 
-    /** The compressed weights for a frozen N:M mask; the pattern is rebuilt only when the mask changed. */
-    NmMatrix compressed(float[] maskedWeights, INDArray m, NmFormat nm) {
-        float[] mv = NdFloats.read(m, order);
-        if (pattern == null || !nm.equals(patternFormat) || !Arrays.equals(mv, patternMask)) {
-            pattern = NmMatrix.fromDense(maskedWeights, mv, rows, k, nm.n(), nm.m());
-            patternMask = mv;
+    /**
+     * The compressed weights for a frozen N:M mask {@code mask} (the mask parameter as read for this pass): the
+     * pattern is rebuilt only when the mask changed, the values only when the weights changed since the last pass
+     * (inference: the same matrix, its kernel layouts included, serves every pass).
+     */
+    NmMatrix compressed(float[] maskedWeights, float[] mask, NmFormat nm) {
+        if (pattern == null || !nm.equals(patternFormat) || !Arrays.equals(mask, patternMask)) {
+            pattern = NmMatrix.fromDense(maskedWeights, mask, rows, k, nm.n(), nm.m());
+            patternMask = mask;
             patternFormat = nm;
+            patternWeights = maskedWeights;
             return pattern;
         }
-        return pattern.withValues(maskedWeights);
+        if (!Arrays.equals(maskedWeights, patternWeights)) {
+            pattern = pattern.withValues(maskedWeights);
+            patternWeights = maskedWeights;
+        }
+        return pattern;
     }
 
     /** Checks that {@code mask} is 0/1 and of the right length; throws naming the layer. */
@@ -116,5 +125,6 @@ final class MaskedWeights {
         pattern = null;
         patternMask = null;
         patternFormat = null;
+        patternWeights = null;
     }
 }

@@ -1,7 +1,6 @@
 package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.kernels.Conv2dShape;
-import io.sparsetrain.kernels.NmFormat;
 import io.sparsetrain.kernels.NmMatrix;
 import io.sparsetrain.prune.LayerShape;
 import java.util.Arrays;
@@ -112,8 +111,7 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
         Conv2dShape s = shapeFor(input);
         float[] x = NdFloats.read(input, 'c');
         Effective wm = effective(training);
-        NmFormat nm = layerConf().frozenFormat();
-        NmMatrix compressed = nm != null ? mw().compressed(wm.weights(), maskParam(), nm) : null;
+        NmMatrix compressed = compressed(wm);
         float[] y = compute().forward(s, x, wm.weights(), compressed, training);
         if (hasBias()) {
             float[] b = NdFloats.read(getParam(SparseConvolutionParamInitializer.BIAS_KEY), 'c');

@@ -1,7 +1,6 @@
 package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.kernels.DenseLayerKernels;
-import io.sparsetrain.kernels.NmFormat;
 import io.sparsetrain.kernels.NmMatrix;
 import io.sparsetrain.prune.LayerShape;
 import java.util.Arrays;
@@ -67,8 +66,7 @@ public class SparseDenseLayer extends AbstractSparseLayer<SparseDense> {
         int batch = (int) input.size(0);
         float[] x = NdFloats.read(input, 'c');
         Effective wm = effective(training);
-        NmFormat nm = layerConf().frozenFormat();
-        NmMatrix compressed = nm != null ? mw().compressed(wm.weights(), maskParam(), nm) : null;
+        NmMatrix compressed = compressed(wm);
         float[] y = compressed != null ? KERNELS.forward(x, compressed, batch) : KERNELS.forward(x, wm.weights(), batch, nIn(), nOut());
         if (hasBias()) {
             float[] b = NdFloats.read(getParam(SparseDenseParamInitializer.BIAS_KEY), 'c');
