@@ -26,7 +26,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Side-by-side throughput of ResNet-20 (1x28x28, 10 classes) on stock DL4J layers, on our sparse
  * layers computing densely, and on our layers with frozen 2:4 masks (every sparse layer but the stem,
- * as the pruning controller does): training images/s (Nesterovs, batch {@code --batch}) and
+ * as the pruning controller does), and our dense layers with DL4J's ReLU layers and residual vertex instead of
+ * FastRelu / FastAdd: training images/s (Nesterovs, batch {@code --batch}) and
  * inference images/s at batch 1 and 32; and, for comparison, 2:4 training with the weight gradient
  * computed densely and masked (system property {@code sparsetrain.nn.nmDenseWeightGradient}) and without the
  * pattern-grouped weight-gradient kernel the default routes these shapes to ({@code sparsetrain.kernels.dwGrouped=false}). Prints
@@ -87,6 +88,8 @@ public final class LayersBenchmark {
             modes.add(new Mode("stock DL4J", model(LayerKind.STOCK, false), null, null, true, false));
         }
         modes.add(new Mode("ours dense", model(LayerKind.SPARSE, false), null, null, true, true));
+        // the same network with DL4J's activation layers and residual vertex instead of FastRelu / FastAdd
+        modes.add(new Mode("dense, DL4J relu+add", dl4jReluAdd(model(LayerKind.SPARSE, false)), null, null, true, false));
         modes.add(new Mode("ours 2:4 frozen", model(LayerKind.SPARSE, true), null, null, true, true));
         // the same 2:4 model's training with the N:M weight gradient computed densely and masked, and without the
         // pattern-grouped kernel that the default routes ResNet-20's shapes to (training only: inference computes
@@ -146,10 +149,10 @@ public final class LayersBenchmark {
         Result stock = results.stream().filter(r -> r.name.startsWith("stock")).findFirst().orElse(null);
         Result dense = results.stream().filter(r -> r.name.equals("ours dense")).findFirst().orElseThrow();
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-16s %12s %12s %12s | %22s | %22s | %s%n", "mode", "train img/s", "infer b=1", "infer b=32",
+        System.out.printf(Locale.ROOT, "%-20s %12s %12s %12s | %22s | %22s | %s%n", "mode", "train img/s", "infer b=1", "infer b=32",
                 "vs stock (tr/b1/b32)", "vs ours dense (tr/b1/b32)", "rounds, sorted: training; b=1; b=32");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%-16s %12s %12s %12s | %22s | %22s | %s; %s; %s%n", r.name, num(r.train), num(r.infer1),
+            System.out.printf(Locale.ROOT, "%-20s %12s %12s %12s | %22s | %22s | %s; %s; %s%n", r.name, num(r.train), num(r.infer1),
                     num(r.infer32), stock == null ? "-" : ratios(r, stock), ratios(r, dense), runs(r.trainRuns), runs(r.infer1Runs),
                     runs(r.infer32Runs));
         }
@@ -229,6 +232,16 @@ public final class LayersBenchmark {
                     + ", mask checksum " + mn.maskChecksum());
         }
         return g;
+    }
+
+    /** {@code g} with DL4J's ReLU activation layers and element-wise add vertices in place of ours, same parameters. */
+    private static ComputationGraph dl4jReluAdd(ComputationGraph g) {
+        String json = g.getConfiguration().toJson()
+                .replace(io.sparsetrain.nn.layers.FastRelu.class.getName(), org.deeplearning4j.nn.conf.layers.ActivationLayer.class.getName())
+                .replace(io.sparsetrain.nn.layers.FastAdd.class.getName(), org.deeplearning4j.nn.conf.graph.ElementWiseVertex.class.getName());
+        ComputationGraph out = new ComputationGraph(org.deeplearning4j.nn.conf.ComputationGraphConfiguration.fromJson(json));
+        out.init(g.params().dup(), false);
+        return out;
     }
 
     private static final class Result {
