@@ -79,13 +79,8 @@ public class FastBatchNormalization extends BatchNormalization {
         if (getCnn2DFormat() != null && getCnn2DFormat() != org.deeplearning4j.nn.conf.CNN2DFormat.NCHW) {
             throw new IllegalArgumentException("layer " + getLayerName() + ": FastBatchNormalization supports NCHW only, got " + getCnn2DFormat());
         }
-        FastBatchNormalizationLayer ret = new FastBatchNormalizationLayer(conf, networkDataType);
-        ret.setListeners(listeners);
-        ret.setIndex(layerIndex);
-        ret.setParamsViewArray(layerParamsView);
-        ret.setParamTable(initializer().init(conf, layerParamsView, initializeParams));
-        ret.setConf(conf);
-        return ret;
+        return LayerWiring.wire(new FastBatchNormalizationLayer(conf, networkDataType), conf, listeners, layerIndex, layerParamsView,
+                initializeParams);
     }
 
     /** See the field: running statistics used and kept unchanged in training passes. */

@@ -3,7 +3,6 @@ package io.sparsetrain.nn.layers;
 import io.sparsetrain.kernels.NmFormat;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -50,14 +49,8 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
             throw new IllegalArgumentException("layer " + getLayerName() + ": SparseConvolution supports NCHW only, got " + cnn2dDataFormat);
         }
         SparseParams.checkInstantiable(this, getLayerName(), getWeightNoise());
-        SparseConvolutionLayer ret = new SparseConvolutionLayer(conf, networkDataType);
-        ret.setListeners(listeners);
-        ret.setIndex(layerIndex);
-        ret.setParamsViewArray(layerParamsView);
-        Map<String, INDArray> table = initializer().init(conf, layerParamsView, initializeParams);
-        ret.setParamTable(table);
-        ret.setConf(conf);
-        return ret;
+        return LayerWiring.wire(new SparseConvolutionLayer(conf, networkDataType), conf, listeners, layerIndex, layerParamsView,
+                initializeParams);
     }
 
     @Override

@@ -3,7 +3,6 @@ package io.sparsetrain.nn.layers;
 import io.sparsetrain.kernels.NmFormat;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -62,14 +61,8 @@ public class SparseDense extends FeedForwardLayer implements SparseLayerConfig {
                                                          DataType networkDataType) {
         LayerValidation.assertNInNOutSet("SparseDense", getLayerName(), layerIndex, getNIn(), getNOut());
         SparseParams.checkInstantiable(this, getLayerName(), getWeightNoise());
-        SparseDenseLayer ret = new SparseDenseLayer(conf, networkDataType);
-        ret.setListeners(listeners);
-        ret.setIndex(layerIndex);
-        ret.setParamsViewArray(layerParamsView);
-        Map<String, INDArray> table = initializer().init(conf, layerParamsView, initializeParams);
-        ret.setParamTable(table);
-        ret.setConf(conf);
-        return ret;
+        return LayerWiring.wire(new SparseDenseLayer(conf, networkDataType), conf, listeners, layerIndex, layerParamsView,
+                initializeParams);
     }
 
     @Override

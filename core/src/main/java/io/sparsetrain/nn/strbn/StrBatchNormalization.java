@@ -141,13 +141,8 @@ public class StrBatchNormalization extends BatchNormalization {
             throw new IllegalArgumentException("layer " + getLayerName() + ": StrBatchNormalization supports NCHW only, got "
                     + getCnn2DFormat());
         }
-        StrBatchNormalizationLayer ret = new StrBatchNormalizationLayer(conf, networkDataType);
-        ret.setListeners(listeners);
-        ret.setIndex(layerIndex);
-        ret.setParamsViewArray(layerParamsView);
-        ret.setParamTable(initializer().init(conf, layerParamsView, initializeParams));
-        ret.setConf(conf);
-        return ret;
+        return io.sparsetrain.nn.layers.LayerWiring.wire(new StrBatchNormalizationLayer(conf, networkDataType), conf, listeners, layerIndex, layerParamsView,
+                initializeParams);
     }
 
     @Override
