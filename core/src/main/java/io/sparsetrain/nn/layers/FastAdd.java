@@ -14,9 +14,10 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 /**
  * The residual sum of two same-shape activations, an {@link ElementWiseVertex} with {@code Op.Add} whose forward
- * pass is one Java loop instead of ND4J's copy and add (per-op overhead that took 9-15% of ResNet-20's batch-1
- * inference on our layers). The backward pass hands each input a copy of the epsilon, as DL4J's does; anything
- * else than two float inputs of the same shape goes to DL4J's implementation.
+ * pass on small activations (up to {@link FastReluLayer#MAX_JAVA_FLOATS}) is one Java loop instead of ND4J's copy
+ * and add (per-op overhead that took 9-15% of ResNet-20's batch-1 inference on our layers). The backward pass then
+ * hands each input a copy of the epsilon, as DL4J's does; larger activations and anything else than two float inputs
+ * of the same shape go to DL4J's implementation (faster there, see {@link FastReluLayer}).
  */
 public class FastAdd extends ElementWiseVertex {
 
@@ -58,7 +59,8 @@ public class FastAdd extends ElementWiseVertex {
         public INDArray doForward(boolean training, LayerWorkspaceMgr workspaceMgr) {
             INDArray[] in = getInputs();
             fast = in != null && in.length == 2 && in[0] != null && in[1] != null && in[0].dataType() == DataType.FLOAT
-                    && in[1].dataType() == DataType.FLOAT && java.util.Arrays.equals(in[0].shape(), in[1].shape());
+                    && in[1].dataType() == DataType.FLOAT && java.util.Arrays.equals(in[0].shape(), in[1].shape())
+                    && in[0].length() <= FastReluLayer.MAX_JAVA_FLOATS;
             if (!fast) {
                 return super.doForward(training, workspaceMgr);
             }

@@ -11,9 +11,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A plain ReLU activation layer ({@code max(x, 0)}, derivative 1 where {@code x > 0}) computed in Java loops
- * over float arrays. DL4J's {@link ActivationLayer} copies its input and runs an ND4J op in each direction; its
- * backward pass alone took about 8% of a ResNet-20 training step on our layers and its forward pass 13-18% of
- * batch-1 inference, mostly per-op overhead on small arrays. This is an {@link ActivationLayer} (same JSON
+ * over float arrays when the activation is small (see {@link FastReluLayer}). DL4J's {@link ActivationLayer} copies
+ * its input and runs an ND4J op in each direction: its forward pass took 13-18% of ResNet-20's batch-1 inference on
+ * our layers, mostly per-op overhead on small arrays; on large arrays ND4J's op is faster and is used. This is an {@link ActivationLayer} (same JSON
  * fields, same graph position) whose activation is always plain ReLU; {@code SparseConversion} swaps DL4J's
  * plain-ReLU activation layers for it and back.
  */

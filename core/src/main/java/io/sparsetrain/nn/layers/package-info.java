@@ -1,9 +1,11 @@
 /**
  * Sparse convolution and dense layers for DL4J networks, computed by the sparsetrain kernel engine,
  * plus a batch normalization and a ReLU layer in plain Java ({@link io.sparsetrain.nn.layers.FastBatchNormalization},
- * {@link io.sparsetrain.nn.layers.FastRelu}): once the convolutions ran on the engine, DL4J's batch norm took
- * about half of a ResNet-20 training step and its activation layer's backward pass 8% (ND4J op overhead on small
- * arrays). The model builders use both on our layers; {@code SparseConversion} swaps them in and out.
+ * {@link io.sparsetrain.nn.layers.FastRelu}, with {@link io.sparsetrain.nn.layers.FastAdd} for residual sums): once
+ * the convolutions ran on the engine, DL4J's batch norm took about half of a ResNet-20 training step; its
+ * activation layer and add vertex cost mostly per-op overhead on small arrays (batch-1 inference), so ours compute
+ * small activations in Java and hand large ones to ND4J. The model builders use them on our layers;
+ * {@code SparseConversion} swaps them in and out.
  *
  * <h2>The mask is a parameter</h2>
  * Each sparse layer stores its 0/1 mask as an extra parameter "M" beside "W" (same shape and order),
