@@ -16,7 +16,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * path does not cover (non-float arrays, dropout on the layer), go to DL4J's implementation. Measured on ResNet-20
  * (LayersBenchmark, 2026-11-22): the Java path made batch-1 inference 1.21x faster than DL4J's layers but
  * training at batch 64 0.89x and batch-32 inference 0.80x (allocating, zeroing and copying 0.1-3 MB arrays on one
- * thread against ND4J's two-thread in-place op), hence the size limit.
+ * thread against ND4J's two-thread in-place op), hence the size limit. Above it this layer is DL4J's, including
+ * DL4J's failure of MultiLayerNetwork inference when a CNN-to-dense preprocessor follows the activation layer
+ * ("array is defined in incorrect workspace"; computation graphs are not affected).
  */
 public class FastReluLayer extends ActivationLayer {
 
