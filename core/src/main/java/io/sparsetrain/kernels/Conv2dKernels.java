@@ -69,33 +69,23 @@ public final class Conv2dKernels {
         // valid ox range: 0 <= ox*sw + xOff < w
         int oxLo = xOff >= 0 ? 0 : Math.min(wo, (-xOff + sw - 1) / sw);
         int oxHi = Math.max(oxLo, Math.min(wo, (w - xOff + sw - 1) / sw));
-        // plain loops: rows are short (7-56 floats) and the padded edges 0-2 floats, where the call overheads of
-        // Arrays.fill / System.arraycopy cost more than the copy (they were a third of batch-1 inference's im2col)
         for (int oy = 0; oy < ho; oy++) {
             int iy = oy * s.strideH() - s.padH() + ky * s.dilationH();
             int d = c0 + oy * wo;
             if (iy < 0 || iy >= s.height()) {
-                for (int ox = 0; ox < wo; ox++) {
-                    cols[d + ox] = 0f;
-                }
+                Arrays.fill(cols, d, d + wo, 0f);
                 continue;
             }
             int src = in0 + iy * w + xOff;
-            for (int ox = 0; ox < oxLo; ox++) {
-                cols[d + ox] = 0f;
-            }
+            Arrays.fill(cols, d, d + oxLo, 0f);
             if (sw == 1) {
-                for (int ox = oxLo; ox < oxHi; ox++) {
-                    cols[d + ox] = input[src + ox];
-                }
+                System.arraycopy(input, src + oxLo, cols, d + oxLo, oxHi - oxLo);
             } else {
                 for (int ox = oxLo; ox < oxHi; ox++) {
                     cols[d + ox] = input[src + ox * sw];
                 }
             }
-            for (int ox = oxHi; ox < wo; ox++) {
-                cols[d + ox] = 0f;
-            }
+            Arrays.fill(cols, d + oxHi, d + wo, 0f);
         }
     }
 
