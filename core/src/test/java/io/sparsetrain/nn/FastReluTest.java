@@ -25,7 +25,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Our ReLU layer against DL4J's activation layer, its JSON, and the conversions that swap it in and out. */
+/** Our ReLU layer and residual sum against DL4J's activation layer and vertex, their JSON, and the conversions that swap them in and out. */
 class FastReluTest {
 
     @ParameterizedTest(name = "cnn={0} large={1}")
