@@ -1,5 +1,8 @@
 package io.sparsetrain.nn.models;
 
+import io.sparsetrain.nn.layers.FastAdd;
+import io.sparsetrain.nn.layers.FastBatchNormalization;
+import io.sparsetrain.nn.layers.FastRelu;
 import io.sparsetrain.nn.layers.SparseConvolution;
 import io.sparsetrain.nn.layers.SparseDense;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -72,17 +75,21 @@ final class GraphLayers {
         return name;
     }
 
+    /** Our plain-Java batch norm, ReLU and residual sum instead of DL4J's ({@link ModelSpec#fastBatchNorm()}). */
+    private boolean fastLayers() {
+        return spec.layers() == LayerKind.SPARSE && spec.fastBatchNorm();
+    }
+
     String batchNorm(String name, String from) {
-        graph.addLayer(name, spec.layers() == LayerKind.SPARSE && spec.fastBatchNorm()
-                ? new io.sparsetrain.nn.layers.FastBatchNormalization.Builder().build()
+        graph.addLayer(name, fastLayers()
+                ? new FastBatchNormalization.Builder().build()
                 : new BatchNormalization.Builder().build(), from);
         return name;
     }
 
-    /** ReLU: {@code FastRelu} on our layers (with {@link ModelSpec#fastBatchNorm()}), DL4J's activation layer otherwise. */
+    /** ReLU: {@link FastRelu} with {@link #fastLayers()}, DL4J's activation layer otherwise. */
     String relu(String name, String from) {
-        graph.addLayer(name, spec.layers() == LayerKind.SPARSE && spec.fastBatchNorm()
-                ? new io.sparsetrain.nn.layers.FastRelu() : new ActivationLayer(Activation.RELU), from);
+        graph.addLayer(name, fastLayers() ? new FastRelu() : new ActivationLayer(Activation.RELU), from);
         return name;
     }
 
@@ -97,10 +104,9 @@ final class GraphLayers {
         return name;
     }
 
-    /** Residual sum: {@code FastAdd} on our layers (with {@link ModelSpec#fastBatchNorm()}), DL4J's vertex otherwise. */
+    /** Residual sum: {@link FastAdd} with {@link #fastLayers()}, DL4J's vertex otherwise. */
     String add(String name, String a, String b) {
-        graph.addVertex(name, spec.layers() == LayerKind.SPARSE && spec.fastBatchNorm()
-                ? new io.sparsetrain.nn.layers.FastAdd() : new ElementWiseVertex(ElementWiseVertex.Op.Add), a, b);
+        graph.addVertex(name, fastLayers() ? new FastAdd() : new ElementWiseVertex(ElementWiseVertex.Op.Add), a, b);
         return name;
     }
 

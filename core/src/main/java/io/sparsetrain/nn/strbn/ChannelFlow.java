@@ -1,5 +1,6 @@
 package io.sparsetrain.nn.strbn;
 
+import io.sparsetrain.nn.layers.FastRelu;
 import io.sparsetrain.nn.layers.SparseConvolution;
 import io.sparsetrain.nn.layers.SparseDense;
 import java.util.ArrayList;
@@ -188,7 +189,7 @@ final class ChannelFlow {
             }
             return Kind.BATCH_NORM;
         }
-        if (l.getClass() == ActivationLayer.class || l.getClass() == io.sparsetrain.nn.layers.FastRelu.class
+        if (l.getClass() == ActivationLayer.class || l.getClass() == FastRelu.class
                 || l.getClass() == SubsamplingLayer.class || l.getClass() == GlobalPoolingLayer.class
                 || l.getClass() == DropoutLayer.class) {
             if (l instanceof SubsamplingLayer s && s.getCnn2dDataFormat() != null && s.getCnn2dDataFormat() != CNN2DFormat.NCHW) {

@@ -1,6 +1,7 @@
 package io.sparsetrain.nn.strbn;
 
 import io.sparsetrain.learn.strbn.StrBnThreshold;
+import io.sparsetrain.nn.layers.LayerWiring;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -141,7 +142,7 @@ public class StrBatchNormalization extends BatchNormalization {
             throw new IllegalArgumentException("layer " + getLayerName() + ": StrBatchNormalization supports NCHW only, got "
                     + getCnn2DFormat());
         }
-        return io.sparsetrain.nn.layers.LayerWiring.wire(new StrBatchNormalizationLayer(conf, networkDataType), conf, listeners, layerIndex, layerParamsView,
+        return LayerWiring.wire(new StrBatchNormalizationLayer(conf, networkDataType), conf, listeners, layerIndex, layerParamsView,
                 initializeParams);
     }
 
