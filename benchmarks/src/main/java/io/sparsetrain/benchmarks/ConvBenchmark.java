@@ -23,7 +23,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * The engine's conv2d (im2col + kernels), dense and 2:4, forward and backward (input and weight
- * gradients), on 3x3 / stride 1 / padding 1 convolutions C -> C at batch 32.
+ * gradients), on 3x3 / stride 1 / padding 1 convolutions C -> C at batch 32 (training and batched inference) or
+ * batch 1 ({@code -p batch=1}: single-image inference, where the products have 49-784 columns).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -40,7 +41,11 @@ public class ConvBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    /** The batch size JMH runs when not told otherwise; RatioReport reads each result's own. */
     static final int BATCH = 32;
+
+    @Param({"32"})
+    public int batch;
 
     private KernelThreads pool;
     private Conv2dKernels kernels;
@@ -53,7 +58,7 @@ public class ConvBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         int[] c = Shapes.conv(conv);
-        shape = Conv2dShape.of(BATCH, c[0], c[1], c[1], c[0], 3, 1, 1);
+        shape = Conv2dShape.of(batch, c[0], c[1], c[1], c[0], 3, 1, 1);
         pool = new KernelThreads(threads);
         kernels = new Conv2dKernels(KernelProvider.vector(pool), pool);
         input = Shapes.random(1, shape.inputSize());

@@ -44,6 +44,9 @@ public class Dl4jConvBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    @Param({"32"})
+    public int batch;
+
     private Layer layer;
     private INDArray input;
     private INDArray epsilon;
@@ -61,8 +64,8 @@ public class Dl4jConvBenchmark {
         layer = conf.instantiate(nnc, Collections.emptyList(), 0, params, true, DataType.FLOAT);
         layer.setBackpropGradientsViewArray(Nd4j.create(DataType.FLOAT, 1, numParams));
         Nd4j.getRandom().setSeed(1);
-        input = Nd4j.rand(DataType.FLOAT, ConvBenchmark.BATCH, c[0], c[1], c[1]);
-        epsilon = Nd4j.rand(DataType.FLOAT, ConvBenchmark.BATCH, c[0], c[1], c[1]);
+        input = Nd4j.rand(DataType.FLOAT, batch, c[0], c[1], c[1]);
+        epsilon = Nd4j.rand(DataType.FLOAT, batch, c[0], c[1], c[1]);
         layer.setInput(input, mgr);
         layer.activate(true, mgr);
     }

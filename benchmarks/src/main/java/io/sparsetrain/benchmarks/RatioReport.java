@@ -35,6 +35,8 @@ public final class RatioReport {
     }
 
     private final Map<String, Result> results = new LinkedHashMap<>();
+    /** The batch size of the conv2d results read (0 before any). */
+    private int convBatch;
 
     public static void main(String[] args) throws IOException {
         if (args.length != 1) {
@@ -54,6 +56,14 @@ public final class RatioReport {
             JsonNode params = b.get("params");
             String shape = params.has("shape") ? params.get("shape").asText() : params.get("conv").asText();
             int threads = params.get("threads").asInt();
+            if (!params.has("shape")) {
+                int batch = params.has("batch") ? params.get("batch").asInt() : ConvBenchmark.BATCH;
+                if (convBatch != 0 && convBatch != batch) {
+                    throw new IllegalArgumentException(json + " mixes conv batch sizes " + convBatch + " and " + batch
+                            + ": report each batch size from its own file");
+                }
+                convBatch = batch;
+            }
             String unit = b.get("primaryMetric").get("scoreUnit").asText();
             double toMs = switch (unit) {
                 case "ms/op" -> 1;
@@ -77,13 +87,13 @@ public final class RatioReport {
     }
 
     /** Dense-equivalent floating-point operations of one call. */
-    static double flops(String method, String shape) {
+    double flops(String method, String shape) {
         if (shape.split("x").length == 3) {
             int[] s = Shapes.gemm(shape);
             return 2.0 * s[0] * s[1] * s[2];
         }
         int[] c = Shapes.conv(shape);
-        double forward = 2.0 * c[0] * (9.0 * c[0]) * ConvBenchmark.BATCH * c[1] * c[1];
+        double forward = 2.0 * c[0] * (9.0 * c[0]) * convBatch * c[1] * c[1];
         return method.toLowerCase(Locale.ROOT).contains("backward") ? 2 * forward : forward;
     }
 
@@ -234,7 +244,7 @@ public final class RatioReport {
         }
         if (!shapes(true).isEmpty()) {
             System.out.println();
-            System.out.println("CONV2D  3x3, stride 1, padding 1, C -> C, batch " + ConvBenchmark.BATCH
+            System.out.println("CONV2D  3x3, stride 1, padding 1, C -> C, batch " + convBatch
                     + " (backward = input + weight gradients, counted as 2x the forward FLOPs)");
             System.out.println(String.format("%-9s %2s | %13s %13s %13s %9s %9s | %13s %13s %13s %9s %9s",
                     "C x HW", "T", "fwd dense", "fwd 2:4", "fwd DL4J", "dense/DL4J", "2:4/dense",

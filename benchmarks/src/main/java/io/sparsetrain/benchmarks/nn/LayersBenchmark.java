@@ -58,6 +58,7 @@ public final class LayersBenchmark {
         int batch = 64;
         double seconds = 10;
         int repeats = 1;
+        int warmupRounds = 1;
         boolean skipStock = false;
         boolean inferenceOnly = false;
         for (int i = 0; i < args.length; i++) {
@@ -65,18 +66,22 @@ public final class LayersBenchmark {
                 case "--batch" -> batch = Integer.parseInt(args[++i]);
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--repeats" -> repeats = Integer.parseInt(args[++i]);
+                case "--warmup-rounds" -> warmupRounds = Integer.parseInt(args[++i]);
                 case "--skip-stock" -> skipStock = true;
                 case "--inference-only" -> inferenceOnly = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--skip-stock] [--inference-only]");
+                        + "; usage: LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--warmup-rounds 1] [--skip-stock] [--inference-only]");
             }
         }
         if (repeats < 1) {
             throw new IllegalArgumentException("--repeats must be >= 1, got " + repeats);
         }
+        if (warmupRounds < 0) {
+            throw new IllegalArgumentException("--warmup-rounds must be >= 0, got " + warmupRounds);
+        }
         System.out.printf(Locale.ROOT, "# LayersBenchmark %s%n# ResNet-20 %s, %d classes, train batch %d, %.0f s per measurement, "
-                        + "%d interleaved training rounds (median reported)%n",
-                LocalDateTime.now(), INPUT, CLASSES, batch, seconds, repeats);
+                        + "%d interleaved rounds (median reported) after %d unrecorded warm-up round(s)%n",
+                LocalDateTime.now(), INPUT, CLASSES, batch, seconds, repeats, warmupRounds);
         System.out.printf(Locale.ROOT, "# kernels=%s vectorized=%s kernel threads=%d, cores=%d, OMP_NUM_THREADS=%s, OPENBLAS_CORETYPE=%s, java %s%n",
                 KernelProvider.get().name(), KernelProvider.isVectorized(), KernelThreads.shared().threads(),
                 Runtime.getRuntime().availableProcessors(), System.getenv("OMP_NUM_THREADS"), System.getenv("OPENBLAS_CORETYPE"),
@@ -103,7 +108,15 @@ public final class LayersBenchmark {
         Map<String, List<Double>> infer1 = new java.util.LinkedHashMap<>();
         Map<String, List<Double>> infer32 = new java.util.LinkedHashMap<>();
         List<Result> results = new ArrayList<>();
-        for (int round = 0; round < repeats; round++) {
+        // warm-up rounds run every mode exactly like a measured round and are thrown away: the JIT compiles the
+        // kernels' Vector API code late (in the interpreter it runs ~100x slower), and without them the first
+        // rounds of batch-1 inference measured compilation (session 8: 22 -> 110 -> 169 images/s in rounds 1-3)
+        for (int pass = 0; pass < warmupRounds + repeats; pass++) {
+            boolean warmup = pass < warmupRounds;
+            int round = pass - warmupRounds;
+            if (warmup) {
+                System.out.println("# warm-up round " + (pass + 1) + " of " + warmupRounds + " (not recorded)");
+            }
             for (Mode m : modes) {
                 if (inferenceOnly && !m.inference()) {
                     continue;
@@ -114,18 +127,27 @@ public final class LayersBenchmark {
                 try {
                     boolean profile = m.profile() && round == 0;
                     Result r = inferenceOnly ? new Result(m.name()) : train(m.name(), m.graph(), batch, seconds, profile);
-                    if (!inferenceOnly) {
-                        train.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(r.train);
-                    }
+                    double b1 = Double.NaN;
+                    double b32 = Double.NaN;
                     if (m.inference()) {
                         Sampler sampler = profile ? new Sampler(Thread.currentThread()) : null;
-                        infer1.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(infer(m.graph(), 1, seconds / 2, m.name()));
+                        b1 = infer(m.graph(), 1, seconds / 2, m.name());
                         if (sampler != null) {
                             sampler.stop();
                             r.inferProfile = sampler.counts;
                             r.inferSamples = sampler.total;
                         }
-                        infer32.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(infer(m.graph(), 32, seconds / 2, m.name()));
+                        b32 = infer(m.graph(), 32, seconds / 2, m.name());
+                    }
+                    if (warmup) {
+                        continue;
+                    }
+                    if (!inferenceOnly) {
+                        train.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(r.train);
+                    }
+                    if (m.inference()) {
+                        infer1.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(b1);
+                        infer32.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(b32);
                     }
                     if (round == 0) {
                         results.add(r);
