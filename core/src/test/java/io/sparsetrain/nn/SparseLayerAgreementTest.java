@@ -114,6 +114,44 @@ class SparseLayerAgreementTest {
     }
 
     @Test
+    void frozenLayerInferenceIgnoresMaskedWeightsAndSeesInPlaceChanges() {
+        // inference on a frozen mask skips re-masking while W and M are exactly what the compressed matrix was
+        // built from; a weight written at a masked position must stay ignored, one at a kept position must show
+        InputType in = InputType.convolutional(8, 8, 3);
+        MultiLayerNetwork dense = single(sparseConv(3, 8, 3, 1, 1, Activation.TANH), in, 21);
+        applyTwoFour(dense);
+        MultiLayerNetwork frozen = dense.clone();
+        MaskedNetwork.of(frozen).freeze(NmFormat.TWO_FOUR);
+        INDArray x = random(5, 3, 3, 8, 8);
+        frozen.fit(x, random(6, 3, 3)); // a training pass first: the cache then holds masked weights only
+        dense.setParams(frozen.params().dup());
+        INDArray first = frozen.output(x);
+        assertTrue(relDiff(first, frozen.output(x)) == 0, "same weights, same output");
+        assertTrue(relDiff(dense.output(x), first) < TOL, "agrees with the dense path");
+
+        INDArray mask = frozen.getParam("0_M");
+        INDArray w = frozen.getParam("0_W");
+        long masked = -1;
+        long kept = -1;
+        for (long i = 0; i < mask.length() && (masked < 0 || kept < 0); i++) {
+            if (mask.getDouble(i) == 0) {
+                masked = masked < 0 ? i : masked;
+            } else {
+                kept = kept < 0 ? i : kept;
+            }
+        }
+        w.putScalar(masked, 5.0); // in place: the parameter array stays the same object
+        assertTrue(relDiff(first, frozen.output(x)) == 0, "a weight at a masked position is ignored");
+
+        w.putScalar(kept, w.getDouble(kept) + 0.5);
+        INDArray changed = frozen.output(x);
+        assertTrue(relDiff(first, changed) > 1e-4, "an in-place change at a kept position is used");
+        INDArray dw = dense.getParam("0_W");
+        dw.putScalar(kept, dw.getDouble(kept) + 0.5);
+        assertTrue(relDiff(dense.output(x), changed) < TOL, "and agrees with the dense path");
+    }
+
+    @Test
     void frozenTwoFourDenseEqualsDensePath() {
         InputType in = InputType.feedForward(14);
         MultiLayerNetwork dense = single(sparseDense(14, 9, Activation.TANH), in, 21);

@@ -35,10 +35,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * inference spend their time (by layer class).
  *
  * <p>Not a JMH benchmark: whole-network steps of 0.1-2 s each, timed for {@code --seconds} after
- * warm-up; with {@code --repeats N} the measurements run N interleaved rounds (every mode once per round: its
+ * warm-up ({@code --warmup-rounds}, default 1: whole rounds of every mode run and thrown away first); with {@code --repeats N} the measurements run N interleaved rounds (every mode once per round: its
  * training, then its inference at batch 1 and 32, so a drifting shared machine hits all modes alike) and the
  * median is reported with every round's value; {@code --inference-only} skips the training. Usage:
- * {@code LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--skip-stock] [--inference-only]}.
+ * {@code LayersBenchmark [--batch 64] [--seconds 10] [--repeats 1] [--warmup-rounds 1] [--skip-stock] [--inference-only]}.
  */
 public final class LayersBenchmark {
 

@@ -178,7 +178,9 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
     protected final Effective effective(boolean training) {
         MaskLearning ml = layerConf().getMaskLearning();
         if (ml == null) {
-            MaskedWeights.Pair p = mw().masked(weightParam(), maskParam(), training);
+            MaskedWeights.Pair p = !training && layerConf().frozenFormat() != null
+                    ? mw().maskedForInference(weightParam(), maskParam())
+                    : mw().masked(weightParam(), maskParam(), training);
             return new Effective(p.weights(), p.mask(), null);
         }
         float[] raw = NdFloats.read(weightParam(), paramOrder()); // only read: learned masks never write W

@@ -21,6 +21,10 @@ final class MaskedWeights {
     private NmMatrix pattern;
     private NmFormat patternFormat;
     private float[] patternWeights; // the masked weights pattern holds (never written after the pass that read them)
+    private float[] patternRaw; // W as read, before masking, when pattern was built from it; null if unknown
+    // the last maskedForInference miss: W as read and the masked array made from it (for patternRaw)
+    private float[] missRaw;
+    private float[] missMasked;
 
     MaskedWeights(char order, int rows, int k) {
         this.order = order;
@@ -49,6 +53,30 @@ final class MaskedWeights {
         if (leaked > 0 && fixParam) {
             NdFloats.write(wv, w, order);
         }
+        return new Pair(wv, mv);
+    }
+
+    /**
+     * {@link #masked} for an inference pass on a frozen N:M mask: when W and M, as read, are exactly what the
+     * cached compressed matrix was built from, returns the masked weights it holds without masking again (the
+     * masking loop branches on every weight: with an N:M mask half of them are masked in no predictable order,
+     * and it cost more than the rest of the weight handling); otherwise masks as {@link #masked} does, without
+     * writing to the parameter.
+     */
+    Pair maskedForInference(INDArray w, INDArray m) {
+        float[] wv = NdFloats.read(w, order);
+        float[] mv = NdFloats.read(m, order);
+        if (pattern != null && patternRaw != null && Arrays.equals(mv, patternMask) && Arrays.equals(wv, patternRaw)) {
+            return new Pair(patternWeights, patternMask);
+        }
+        float[] raw = wv.clone();
+        for (int i = 0; i < wv.length; i++) {
+            if (mv[i] == 0f) {
+                wv[i] = 0f;
+            }
+        }
+        missRaw = raw;
+        missMasked = wv;
         return new Pair(wv, mv);
     }
 
@@ -84,13 +112,25 @@ final class MaskedWeights {
             patternMask = mask;
             patternFormat = nm;
             patternWeights = maskedWeights;
+            patternRaw = rawOf(maskedWeights);
             return pattern;
         }
         if (!Arrays.equals(maskedWeights, patternWeights)) {
             pattern = pattern.withValues(maskedWeights);
             patternWeights = maskedWeights;
+            patternRaw = rawOf(maskedWeights);
+        } else if (patternRaw == null) {
+            patternRaw = rawOf(maskedWeights); // same values, now also known as read before masking
         }
         return pattern;
+    }
+
+    /** W as read before masking, if {@code maskedWeights} came from the last {@link #maskedForInference} miss. */
+    private float[] rawOf(float[] maskedWeights) {
+        float[] raw = maskedWeights == missMasked ? missRaw : null;
+        missRaw = null;
+        missMasked = null;
+        return raw;
     }
 
     /** Checks that {@code mask} is 0/1 and of the right length; throws naming the layer. */
@@ -122,6 +162,9 @@ final class MaskedWeights {
     }
 
     void clearCache() {
+        patternRaw = null;
+        missRaw = null;
+        missMasked = null;
         pattern = null;
         patternMask = null;
         patternFormat = null;
