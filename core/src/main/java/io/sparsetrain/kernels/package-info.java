@@ -56,7 +56,12 @@
  *       panels) advance in lock step through their entries: per entry one broadcast of the weight
  *       and 8 FMAs with memory operands on the slab row. Generated code
  *       ({@code core/src/main/scripts/gen_nm_gather.py}) so the accumulators are named locals.
- *       C2 merges the 8 bounds checks of one entry into 2.</li>
+ *       C2 merges the 8 bounds checks of one entry into 2. Rows with extra entries in a block and
+ *       the row tail go through a one-row method, which keeps every kernel small enough for C1:
+ *       when C1's tier-3 compile of a 2,300-byte kernel failed ("out of virtual registers") after
+ *       a tier-2 compile, the kernel stayed in tier-2 code, where the Vector API runs its Java
+ *       fallback (ResNet-20 2:4 batch-1 inference at ~18 images/s for a minute instead of ~120;
+ *       {@code InferenceWarmup} in the benchmarks module shows it).</li>
  *   <li><b>Alignment</b>: unaligned 512-bit loads cost ~1.5x here and the gather is load-bound.
  *       Java aligns arrays to 8 bytes only, so the slab lives in a per-thread G1 humongous array
  *       (never moved, region-aligned) at the offset that puts the data on a 64-byte boundary.
