@@ -8,6 +8,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
+import java.util.function.Supplier;
 
 /**
  * The fixed thread pool the kernels split their work over. The calling thread takes part, so a
@@ -92,6 +93,20 @@ public final class KernelThreads implements AutoCloseable {
 
     public int threads() {
         return threads;
+    }
+
+    /**
+     * Runs {@code body} with every {@link #parallelFor} inside it (on any pool) done on the calling thread: for
+     * work too small to pay for handing tasks to the pool and waiting for them.
+     */
+    public static <T> T inline(Supplier<T> body) {
+        Boolean was = IN_POOL.get();
+        IN_POOL.set(Boolean.TRUE);
+        try {
+            return body.get();
+        } finally {
+            IN_POOL.set(was);
+        }
     }
 
     /**

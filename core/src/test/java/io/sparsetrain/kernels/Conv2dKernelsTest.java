@@ -65,6 +65,48 @@ class Conv2dKernelsTest {
             GemmKernelsTest.assertClose(yPrunedDirect, conv.forward(s, input, nm), name + " 2:4 forward");
             GemmKernelsTest.assertClose(dxPrunedDirect, conv.backwardInput(s, dOut, nm), name + " 2:4 backwardInput");
             GemmKernelsTest.assertClose(dwMasked, conv.backwardWeightDense(s, input, dOut, nm), name + " 2:4 backwardWeight");
+            // these shapes are small enough to run on the calling thread: the same forwards on the pool too
+            withMinParallelFlops("0", () -> {
+                GemmKernelsTest.assertClose(yDirect, conv.forward(s, input, wDense), name + " dense forward on the pool");
+                GemmKernelsTest.assertClose(yPrunedDirect, conv.forward(s, input, nm), name + " 2:4 forward on the pool");
+            });
+        }
+    }
+
+    @Test
+    void smallForwardsOnTheCallerEqualThePoolsBitForBit() {
+        Conv2dShape s = Conv2dShape.of(1, 32, 14, 14, 32, 3, 1, 1); // ResNet-20 stage 2 at batch 1: 3.6 MFLOP dense
+        SplittableRandom rnd = new SplittableRandom(11);
+        float[] input = TestData.random(rnd, s.inputSize());
+        float[] w = TestData.random(rnd, s.weightSize());
+        NmMatrix nm = NmMatrix.fromDense(w, TestData.nmMask(rnd, s.outChannels(), s.k(), 2, 4, false), s.outChannels(), s.k(), 2, 4);
+        Conv2dKernels conv = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
+        float[][] pool = new float[2][];
+        float[][] caller = new float[2][];
+        withMinParallelFlops("0", () -> {
+            pool[0] = conv.forward(s, input, w);
+            pool[1] = conv.forward(s, input, nm);
+        });
+        withMinParallelFlops("1000000000", () -> {
+            caller[0] = conv.forward(s, input, w);
+            caller[1] = conv.forward(s, input, nm);
+        });
+        assertTrue(java.util.Arrays.equals(pool[0], caller[0]), "dense: same blocking, same sums");
+        assertTrue(java.util.Arrays.equals(pool[1], caller[1]), "2:4: same blocking, same sums");
+        GemmKernelsTest.assertClose(directForward(s, input, w), caller[0], "dense forward on the caller");
+    }
+
+    private static void withMinParallelFlops(String value, Runnable body) {
+        String old = System.getProperty(Conv2dKernels.MIN_PARALLEL_FLOPS_PROPERTY);
+        System.setProperty(Conv2dKernels.MIN_PARALLEL_FLOPS_PROPERTY, value);
+        try {
+            body.run();
+        } finally {
+            if (old == null) {
+                System.clearProperty(Conv2dKernels.MIN_PARALLEL_FLOPS_PROPERTY);
+            } else {
+                System.setProperty(Conv2dKernels.MIN_PARALLEL_FLOPS_PROPERTY, old);
+            }
         }
     }
 

@@ -2,7 +2,12 @@ package io.sparsetrain.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
 
@@ -16,6 +21,38 @@ class KernelThreadsTest {
             for (int i = 0; i < 100; i++) {
                 assertEquals(1, hits.get(i), "task " + i);
             }
+        }
+    }
+
+    @Test
+    void inlineRunsEveryTaskOnTheCallerAndThenThePoolAgain() throws InterruptedException {
+        try (KernelThreads pool = new KernelThreads(2)) {
+            Set<Thread> seen = ConcurrentHashMap.newKeySet();
+            AtomicIntegerArray hits = new AtomicIntegerArray(20);
+            int r = KernelThreads.inline(() -> {
+                pool.parallelFor(20, i -> {
+                    seen.add(Thread.currentThread());
+                    hits.incrementAndGet(i);
+                });
+                return 7;
+            });
+            assertEquals(7, r);
+            assertEquals(Set.of(Thread.currentThread()), seen, "inline: every task on the calling thread");
+            for (int i = 0; i < 20; i++) {
+                assertEquals(1, hits.get(i), "task " + i);
+            }
+            // afterwards two tasks run at the same time again: each waits until both have started
+            CountDownLatch both = new CountDownLatch(2);
+            Set<Boolean> met = ConcurrentHashMap.newKeySet();
+            pool.parallelFor(2, i -> {
+                both.countDown();
+                try {
+                    met.add(both.await(10, TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            assertEquals(Set.of(true), met, "after inline the pool runs tasks in parallel");
         }
     }
 
