@@ -97,9 +97,7 @@ class SparseLayerAgreementTest {
     @Test
     void frozenLayerSeesWeightChangesBetweenInferencePasses() {
         // inference reuses the compressed matrix while the weights stay the same: a change must still show
-        InputType in = InputType.convolutional(8, 8, 3);
-        MultiLayerNetwork dense = single(sparseConv(3, 8, 3, 1, 1, Activation.TANH), in, 21);
-        applyTwoFour(dense);
+        MultiLayerNetwork dense = twoFourConvNet();
         MultiLayerNetwork frozen = dense.clone();
         MaskedNetwork.of(frozen).freeze(NmFormat.TWO_FOUR);
         INDArray x = random(5, 3, 3, 8, 8);
@@ -117,9 +115,7 @@ class SparseLayerAgreementTest {
     void frozenLayerInferenceIgnoresMaskedWeightsAndSeesInPlaceChanges() {
         // inference on a frozen mask skips re-masking while W and M are exactly what the compressed matrix was
         // built from; a weight written at a masked position must stay ignored, one at a kept position must show
-        InputType in = InputType.convolutional(8, 8, 3);
-        MultiLayerNetwork dense = single(sparseConv(3, 8, 3, 1, 1, Activation.TANH), in, 21);
-        applyTwoFour(dense);
+        MultiLayerNetwork dense = twoFourConvNet();
         MultiLayerNetwork frozen = dense.clone();
         MaskedNetwork.of(frozen).freeze(NmFormat.TWO_FOUR);
         INDArray x = random(5, 3, 3, 8, 8);
@@ -217,6 +213,13 @@ class SparseLayerAgreementTest {
         layer.setInput(x, ws);
         INDArray out = layer.activate(false, ws).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
         return out.mul(r.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)).sumNumber().doubleValue();
+    }
+
+    /** One 3 -> 8 channel 3x3 sparse convolution on 8x8 inputs with magnitude 2:4 masks (not frozen). */
+    private static MultiLayerNetwork twoFourConvNet() {
+        MultiLayerNetwork net = single(sparseConv(3, 8, 3, 1, 1, Activation.TANH), InputType.convolutional(8, 8, 3), 21);
+        applyTwoFour(net);
+        return net;
     }
 
     private static void applyTwoFour(MultiLayerNetwork net) {

@@ -1,13 +1,6 @@
 package io.sparsetrain.benchmarks.nn;
 
-import io.sparsetrain.nn.MaskedNetwork;
-import io.sparsetrain.nn.models.ImageShape;
 import io.sparsetrain.nn.models.LayerKind;
-import io.sparsetrain.nn.models.ModelSpec;
-import io.sparsetrain.nn.models.ResNets;
-import io.sparsetrain.prune.MaskSet;
-import io.sparsetrain.prune.PrunableLayer;
-import io.sparsetrain.prune.nm.NmMagnitudePruner;
 import java.util.Locale;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -45,19 +38,7 @@ public final class InferenceWarmup {
                         + "; usage: InferenceWarmup dense|2:4 [--batch 1] [--interval 5] [--seconds 60]");
             }
         }
-        ComputationGraph g = ResNets.init(ResNets.cifar(20,
-                ModelSpec.builder().input(ImageShape.of(1, 28, 28)).numClasses(10).layers(LayerKind.SPARSE).build()));
-        if (twoFour) {
-            MaskedNetwork mn = MaskedNetwork.of(g);
-            NmMagnitudePruner pruner = new NmMagnitudePruner(2, 4);
-            MaskSet.Builder b = MaskSet.builder();
-            for (PrunableLayer l : mn.prunableLayers()) {
-                if (!l.name().equals("stem")) {
-                    b.put(l.name(), pruner.makeMask(l));
-                }
-            }
-            mn.freeze(b.build());
-        }
+        ComputationGraph g = LayersBenchmark.model(LayerKind.SPARSE, twoFour);
         Nd4j.getRandom().setSeed(2);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, 1, 28, 28);
         System.out.printf(Locale.ROOT, "# InferenceWarmup %s, batch %d, %.0f s intervals from the first call%n", args[0], batch, interval);

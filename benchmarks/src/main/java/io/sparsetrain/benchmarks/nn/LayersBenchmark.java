@@ -237,7 +237,8 @@ public final class LayersBenchmark {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.1f", v);
     }
 
-    private static ComputationGraph model(LayerKind kind, boolean twoFour) {
+    /** ResNet-20 on {@code kind} layers, with magnitude 2:4 masks frozen on every sparse layer but the stem if asked. */
+    static ComputationGraph model(LayerKind kind, boolean twoFour) {
         ModelSpec spec = ModelSpec.builder().input(INPUT).numClasses(CLASSES).layers(kind).build();
         ComputationGraph g = ResNets.init(ResNets.cifar(20, spec));
         if (twoFour) {
