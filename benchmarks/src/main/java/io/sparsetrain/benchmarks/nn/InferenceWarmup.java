@@ -40,7 +40,8 @@ public final class InferenceWarmup {
         }
         ComputationGraph g = LayersBenchmark.model(LayerKind.SPARSE, twoFour);
         Nd4j.getRandom().setSeed(2);
-        INDArray x = Nd4j.rand(DataType.FLOAT, batch, 1, 28, 28);
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, LayersBenchmark.INPUT.channels(), LayersBenchmark.INPUT.height(),
+                LayersBenchmark.INPUT.width());
         System.out.printf(Locale.ROOT, "# InferenceWarmup %s, batch %d, %.0f s intervals from the first call%n", args[0], batch, interval);
         long start = System.nanoTime();
         while (System.nanoTime() - start < seconds * 1e9) {

@@ -42,7 +42,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class LayersBenchmark {
 
-    private static final ImageShape INPUT = ImageShape.of(1, 28, 28);
+    static final ImageShape INPUT = ImageShape.of(1, 28, 28);
     private static final int CLASSES = 10;
     /** io.sparsetrain.nn.layers.ConvCompute.NM_DENSE_WEIGHT_GRADIENT_PROPERTY. */
     private static final String NM_DENSE_DW = "sparsetrain.nn.nmDenseWeightGradient";

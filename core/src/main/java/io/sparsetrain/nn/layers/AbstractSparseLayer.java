@@ -179,7 +179,7 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
         MaskLearning ml = layerConf().getMaskLearning();
         if (ml == null) {
             MaskedWeights.Pair p = !training && layerConf().frozenFormat() != null
-                    ? mw().maskedForInference(weightParam(), maskParam())
+                    ? mw().maskedForInference(weightParam(), maskParam(), layerConf().frozenFormat())
                     : mw().masked(weightParam(), maskParam(), training);
             return new Effective(p.weights(), p.mask(), null);
         }

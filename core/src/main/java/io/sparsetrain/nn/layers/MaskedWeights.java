@@ -21,10 +21,8 @@ final class MaskedWeights {
     private NmMatrix pattern;
     private NmFormat patternFormat;
     private float[] patternWeights; // the masked weights pattern holds (never written after the pass that read them)
-    private float[] patternRaw; // W as read, before masking, when pattern was built from it; null if unknown
-    // the last maskedForInference miss: W as read and the masked array made from it (for patternRaw)
-    private float[] missRaw;
-    private float[] missMasked;
+    // W as read before masking, when patternWeights is known to be it times patternMask; null if unknown
+    private float[] patternRaw;
 
     MaskedWeights(char order, int rows, int k) {
         this.order = order;
@@ -43,14 +41,7 @@ final class MaskedWeights {
     Pair masked(INDArray w, INDArray m, boolean fixParam) {
         float[] wv = NdFloats.read(w, order);
         float[] mv = NdFloats.read(m, order);
-        int leaked = 0;
-        for (int i = 0; i < wv.length; i++) {
-            if (mv[i] == 0f && wv[i] != 0f) {
-                wv[i] = 0f;
-                leaked++;
-            }
-        }
-        if (leaked > 0 && fixParam) {
+        if (zeroMasked(wv, mv) > 0 && fixParam) {
             NdFloats.write(wv, w, order);
         }
         return new Pair(wv, mv);
@@ -61,22 +52,19 @@ final class MaskedWeights {
      * cached compressed matrix was built from, returns the masked weights it holds without masking again (the
      * masking loop branches on every weight: with an N:M mask half of them are masked in no predictable order,
      * and it cost more than the rest of the weight handling); otherwise masks as {@link #masked} does, without
-     * writing to the parameter.
+     * writing to the parameter, and rebuilds the compressed matrix from the result ({@link #compressed} with
+     * the returned arrays then finds it current).
      */
-    Pair maskedForInference(INDArray w, INDArray m) {
+    Pair maskedForInference(INDArray w, INDArray m, NmFormat nm) {
         float[] wv = NdFloats.read(w, order);
         float[] mv = NdFloats.read(m, order);
-        if (pattern != null && patternRaw != null && Arrays.equals(mv, patternMask) && Arrays.equals(wv, patternRaw)) {
+        if (patternRaw != null && Arrays.equals(mv, patternMask) && Arrays.equals(wv, patternRaw)) {
             return new Pair(patternWeights, patternMask);
         }
         float[] raw = wv.clone();
-        for (int i = 0; i < wv.length; i++) {
-            if (mv[i] == 0f) {
-                wv[i] = 0f;
-            }
-        }
-        missRaw = raw;
-        missMasked = wv;
+        zeroMasked(wv, mv);
+        compressed(wv, mv, nm);
+        patternRaw = raw;
         return new Pair(wv, mv);
     }
 
@@ -88,15 +76,21 @@ final class MaskedWeights {
     int enforce(INDArray w, INDArray m) {
         float[] wv = NdFloats.read(w, order);
         float[] mv = NdFloats.read(m, order);
-        int leaked = 0;
-        for (int i = 0; i < wv.length; i++) {
-            if (mv[i] == 0f && wv[i] != 0f) {
-                wv[i] = 0f;
-                leaked++;
-            }
-        }
+        int leaked = zeroMasked(wv, mv);
         if (leaked > 0) {
             NdFloats.write(wv, w, order);
+        }
+        return leaked;
+    }
+
+    /** Zeroes {@code w} where {@code mask} is 0; returns how many of those weights were non-zero. */
+    private static int zeroMasked(float[] w, float[] mask) {
+        int leaked = 0;
+        for (int i = 0; i < w.length; i++) {
+            if (mask[i] == 0f && w[i] != 0f) {
+                w[i] = 0f;
+                leaked++;
+            }
         }
         return leaked;
     }
@@ -112,25 +106,15 @@ final class MaskedWeights {
             patternMask = mask;
             patternFormat = nm;
             patternWeights = maskedWeights;
-            patternRaw = rawOf(maskedWeights);
+            patternRaw = null;
             return pattern;
         }
         if (!Arrays.equals(maskedWeights, patternWeights)) {
             pattern = pattern.withValues(maskedWeights);
             patternWeights = maskedWeights;
-            patternRaw = rawOf(maskedWeights);
-        } else if (patternRaw == null) {
-            patternRaw = rawOf(maskedWeights); // same values, now also known as read before masking
+            patternRaw = null;
         }
         return pattern;
-    }
-
-    /** W as read before masking, if {@code maskedWeights} came from the last {@link #maskedForInference} miss. */
-    private float[] rawOf(float[] maskedWeights) {
-        float[] raw = maskedWeights == missMasked ? missRaw : null;
-        missRaw = null;
-        missMasked = null;
-        return raw;
     }
 
     /** Checks that {@code mask} is 0/1 and of the right length; throws naming the layer. */
@@ -163,8 +147,6 @@ final class MaskedWeights {
 
     void clearCache() {
         patternRaw = null;
-        missRaw = null;
-        missMasked = null;
         pattern = null;
         patternMask = null;
         patternFormat = null;
