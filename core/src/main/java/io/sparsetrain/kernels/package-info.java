@@ -60,7 +60,7 @@
  *       the row tail go through a one-row method, which keeps every kernel small enough for C1:
  *       when C1's tier-3 compile of a 2,300-byte kernel failed ("out of virtual registers") after
  *       a tier-2 compile, the kernel stayed in tier-2 code, where the Vector API runs its Java
- *       fallback (ResNet-20 2:4 batch-1 inference at ~18 images/s for a minute instead of ~120;
+ *       fallback (ResNet-20 2:4 batch-1 inference at 17-40 images/s instead of ~125;
  *       {@code InferenceWarmup} in the benchmarks module shows it).</li>
  *   <li><b>Alignment</b>: unaligned 512-bit loads cost ~1.5x here and the gather is load-bound.
  *       Java aligns arrays to 8 bytes only, so the slab lives in a per-thread G1 humongous array

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The default-route Vector API kernels stay small enough for C1. When C1's tier-3 compile of a kernel fails
  * ("out of virtual registers", seen at 2,328 bytes of bytecode) after a tier-2 compile, HotSpot 17 can leave
  * the kernel in tier-2 code for good, where every Vector API call runs its Java fallback: ResNet-20 2:4
- * batch-1 inference ran at ~18 images/s instead of ~120. Kernels of up to ~1,900 bytes compiled at every tier;
+ * batch-1 inference ran at 17-40 images/s instead of ~125. Kernels of up to ~1,900 bytes compiled at every tier;
  * the generators keep them below that by moving rare paths (row tails) into small methods.
  */
 class KernelMethodSizeTest {
