@@ -51,7 +51,7 @@ public final class Conv2dKernels {
             for (int q = 0; q < kk; q++) {
                 int ky = q / s.kernelW();
                 int kx = q % s.kernelW();
-                int row = (ci * kk + q) * n;
+                int row = s.kRow(ci, q) * n;
                 for (int b = b0; b < b1; b++) {
                     int in0 = (b * s.inChannels() + ci) * s.height() * s.width();
                     int c0 = row + (b - b0) * hw;
@@ -107,7 +107,7 @@ public final class Conv2dKernels {
                 for (int q = 0; q < kk; q++) {
                     int ky = q / s.kernelW();
                     int kx = q % s.kernelW();
-                    int c0 = (ci * kk + q) * n + (b - b0) * hw;
+                    int c0 = s.kRow(ci, q) * n + (b - b0) * hw;
                     col2imPlane(s, cols, c0, ky, kx, dInput, in0);
                 }
             }
@@ -189,7 +189,7 @@ public final class Conv2dKernels {
                     im2colPlane(s, input, in0, ky, kx, row, (b - b0) * hw);
                 }
                 // one unfolded row (in L1/L2) scattered into the panels
-                int r = ci * kk + q;
+                int r = s.kRow(ci, q);
                 for (int p = 0; p < plan.length; p += 2) {
                     int c0 = plan[p];
                     int w = plan[p + 1];

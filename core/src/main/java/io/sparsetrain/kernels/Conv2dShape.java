@@ -29,8 +29,10 @@ public final class Conv2dShape {
     private final int dilationW;
     private final int outHeight;
     private final int outWidth;
+    private final boolean channelMajorK;
 
     private Conv2dShape(Builder b) {
+        channelMajorK = b.channelMajorK;
         batch = positive("batch", b.batch);
         inChannels = positive("inChannels", b.inChannels);
         height = positive("height", b.height);
@@ -87,7 +89,23 @@ public final class Conv2dShape {
 
     public Builder toBuilder() {
         return builder().batch(batch).input(inChannels, height, width).outChannels(outChannels)
-                .kernel(kernelH, kernelW).stride(strideH, strideW).padding(padH, padW).dilation(dilationH, dilationW);
+                .kernel(kernelH, kernelW).stride(strideH, strideW).padding(padH, padW).dilation(dilationH, dilationW)
+                .channelMajorK(channelMajorK);
+    }
+
+    /**
+     * Whether the K axis runs (kernel row, kernel column, input channel) instead of the default (input channel,
+     * kernel row, kernel column): im2col rows, col2im rows and the weight matrix [Cout, K] all use that order.
+     * N:M masks whose groups are input channels at one kernel position (channel-wise, as Apex ASP makes them)
+     * are plain N:M along this K.
+     */
+    public boolean channelMajorK() {
+        return channelMajorK;
+    }
+
+    /** The K position of input channel {@code ci} at kernel position {@code tap} (ky * kernelW + kx). */
+    public int kRow(int ci, int tap) {
+        return channelMajorK ? tap * inChannels + ci : ci * kernelH * kernelW + tap;
     }
 
     public int batch() { return batch; }
@@ -148,7 +166,8 @@ public final class Conv2dShape {
         return "Conv2dShape{batch=" + batch + ", in=" + inChannels + "x" + height + "x" + width
                 + ", out=" + outChannels + "x" + outHeight + "x" + outWidth
                 + ", kernel=" + kernelH + "x" + kernelW + ", stride=" + strideH + "x" + strideW
-                + ", padding=" + padH + "x" + padW + ", dilation=" + dilationH + "x" + dilationW + "}";
+                + ", padding=" + padH + "x" + padW + ", dilation=" + dilationH + "x" + dilationW
+                + (channelMajorK ? ", K channel-major" : "") + "}";
     }
 
     /** Builder; stride and dilation default to 1, padding to 0. */
@@ -160,6 +179,7 @@ public final class Conv2dShape {
         private int outChannels;
         private int kernelH;
         private int kernelW;
+        private boolean channelMajorK;
         private int strideH = DEFAULT_STRIDE;
         private int strideW = DEFAULT_STRIDE;
         private int padH = DEFAULT_PADDING;
@@ -168,6 +188,8 @@ public final class Conv2dShape {
         private int dilationW = DEFAULT_DILATION;
 
         public Builder batch(int v) { batch = v; return this; }
+        /** K order (kernel row, kernel column, input channel) instead of (input channel, kernel row, kernel column). */
+        public Builder channelMajorK(boolean v) { channelMajorK = v; return this; }
         public Builder input(int channels, int h, int w) { inChannels = channels; height = h; width = w; return this; }
         public Builder outChannels(int v) { outChannels = v; return this; }
         public Builder kernel(int h, int w) { kernelH = h; kernelW = w; return this; }

@@ -6,6 +6,7 @@ import io.sparsetrain.prune.Mask;
 import io.sparsetrain.prune.MaskChecksum;
 import io.sparsetrain.prune.MaskSet;
 import io.sparsetrain.prune.PrunableLayer;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import io.sparsetrain.prune.nm.NmMagnitudePruner;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -124,13 +125,22 @@ public final class MaskedNetwork {
     /**
      * Freezes every sparse layer's current mask. A layer whose mask satisfies {@code nm} (null: none)
      * computes on the compressed N:M kernels from now on; the others stay on the dense path. N:M
-     * groups run along the layer's own K order: a mask made with an input-channel permutation
-     * (ChannelPermutationSearch) is N:M only in the permuted order and freezes on the dense path.
+     * groups run along the layer's own K order or, for a convolution, channel-wise
+     * ({@link NmGroupOrder#CHANNEL}: M input channels at one kernel position, as Apex ASP and learned
+     * channel-wise masks make them), which the layer then computes in that K order. A mask made with an
+     * input-channel permutation (ChannelPermutationSearch) is N:M only in the permuted order and freezes
+     * on the dense path.
      */
     public void freeze(NmFormat nm) {
         for (SparseLayer l : layers.values()) {
-            boolean nmShaped = nm != null && NmMagnitudePruner.satisfiesNm(Mask.fromFloats(l.maskShape(), l.mask()), nm.n(), nm.m());
-            l.freeze(nmShaped ? nm : null);
+            Mask mask = nm == null ? null : Mask.fromFloats(l.maskShape(), l.mask());
+            if (mask != null && NmMagnitudePruner.satisfiesNm(mask, nm.n(), nm.m())) {
+                l.freeze(nm);
+            } else if (mask != null && NmMagnitudePruner.satisfiesNm(mask, nm.n(), nm.m(), NmGroupOrder.CHANNEL)) {
+                l.freeze(nm, NmGroupOrder.CHANNEL);
+            } else {
+                l.freeze(null);
+            }
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sparsetrain.kernels.NmFormat;
 import io.sparsetrain.nn.layers.SparseLayer;
 import io.sparsetrain.prune.PrunableLayer;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import io.sparsetrain.prune.nm.NmMagnitudePruner;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -94,6 +95,33 @@ class SparseLayerAgreementTest {
         compare(dense, frozen, random(5, 3, 3, 8, 8), random(6, 3, 3));
     }
 
+    @ParameterizedTest(name = "conv k={0} stride={1} pad={2}")
+    @CsvSource({"3,1,1", "3,2,1", "1,1,0"})
+    void frozenChannelWiseTwoFourConvEqualsDensePath(int k, int s, int p) throws Exception {
+        // Cin = 6: channel groups straddle kernel positions ([c0..c3 at tap 0], [c4 c5 at tap 0, c0 c1 at tap 1], ...)
+        InputType in = InputType.convolutional(8, 8, 6);
+        MultiLayerNetwork dense = single(sparseConv(6, 8, k, s, p, Activation.TANH), in, 22);
+        MultiLayerNetwork frozen = dense.clone();
+        applyTwoFour(dense, NmGroupOrder.CHANNEL);
+        applyTwoFour(frozen, NmGroupOrder.CHANNEL);
+        SparseLayer layer = (SparseLayer) frozen.getLayer(0);
+        assertEquals(k > 1, !NmMagnitudePruner.satisfiesNm(io.sparsetrain.prune.Mask.fromFloats(layer.maskShape(),
+                layer.mask()), 2, 4), "a 3x3 channel-wise mask is not 2:4 along K");
+        MaskedNetwork.of(frozen).freeze(NmFormat.TWO_FOUR);
+        assertEquals(1, MaskedNetwork.of(frozen).compressedLayers().size());
+        assertEquals(k > 1 ? NmGroupOrder.CHANNEL : NmGroupOrder.KERNEL, layer.frozenGroupOrder());
+        compare(dense, frozen, random(5, 3, 6, 8, 8), random(6, 3, 3));
+        // the frozen order survives a model zip
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        org.deeplearning4j.util.ModelSerializer.writeModel(frozen, bytes, false);
+        MultiLayerNetwork back = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(
+                new java.io.ByteArrayInputStream(bytes.toByteArray()), false);
+        assertEquals(layer.frozenGroupOrder(), ((SparseLayer) back.getLayer(0)).frozenGroupOrder());
+        assertEquals(1, MaskedNetwork.of(back).compressedLayers().size());
+        INDArray x = random(7, 2, 6, 8, 8);
+        assertTrue(relDiff(dense.output(x), back.output(x)) < TOL);
+    }
+
     @Test
     void frozenLayerSeesWeightChangesBetweenInferencePasses() {
         // inference reuses the compressed matrix while the weights stay the same: a change must still show
@@ -163,21 +191,23 @@ class SparseLayerAgreementTest {
      * Central differences in float on the layer alone, for L = sum(activate(x) * R) with a fixed
      * random R (so dL/dout = R): relative error below 2e-2 (float32 noise with h = 1e-2).
      */
-    @ParameterizedTest(name = "frozen 2:4 = {0}")
-    @CsvSource({"false", "true"})
-    void finiteDifferences(boolean frozen) {
-        InputType in = InputType.convolutional(5, 5, 2);
-        MultiLayerNetwork net = single(sparseConv(2, 3, 3, 1, 1, Activation.TANH), in, 3);
+    @ParameterizedTest(name = "frozen 2:4 = {0}, groups {1}")
+    @CsvSource({"false,KERNEL", "true,KERNEL", "true,CHANNEL"})
+    void finiteDifferences(boolean frozen, NmGroupOrder order) {
+        InputType in = InputType.convolutional(5, 5, 4);
+        MultiLayerNetwork net = single(sparseConv(4, 3, 3, 1, 1, Activation.TANH), in, 3);
         if (frozen) {
-            applyTwoFour(net);
-            MaskedNetwork.of(net).freeze();
+            applyTwoFour(net, order);
+            MaskedNetwork.of(net).freeze(NmFormat.TWO_FOUR);
+            assertEquals(order, ((SparseLayer) net.getLayer(0)).frozenGroupOrder());
+            assertEquals(1, MaskedNetwork.of(net).compressedLayers().size());
         } else {
-            ((SparseLayer) net.getLayer(0)).setMask(randomMask(3 * 18, 0.6, 2));
+            ((SparseLayer) net.getLayer(0)).setMask(randomMask(3 * 36, 0.6, 2));
         }
         net.initGradientsView();
         org.deeplearning4j.nn.api.Layer layer = net.getLayer(0);
         var ws = org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces();
-        INDArray x = random(7, 2, 2, 5, 5);
+        INDArray x = random(7, 2, 4, 5, 5);
         INDArray r = random(8, 2, 3, 5, 5);
         layer.setInput(x, ws);
         layer.activate(true, ws);
@@ -223,8 +253,12 @@ class SparseLayerAgreementTest {
     }
 
     private static void applyTwoFour(MultiLayerNetwork net) {
+        applyTwoFour(net, NmGroupOrder.KERNEL);
+    }
+
+    private static void applyTwoFour(MultiLayerNetwork net, NmGroupOrder order) {
         MaskedNetwork mn = MaskedNetwork.of(net);
-        NmMagnitudePruner pruner = new NmMagnitudePruner(2, 4);
+        NmMagnitudePruner pruner = new NmMagnitudePruner(2, 4, order);
         io.sparsetrain.prune.MaskSet.Builder b = io.sparsetrain.prune.MaskSet.builder();
         for (PrunableLayer l : mn.prunableLayers()) {
             b.put(l.name(), pruner.makeMask(l));

@@ -3,6 +3,7 @@ package io.sparsetrain.learn.nm;
 import io.sparsetrain.prune.LayerShape;
 import io.sparsetrain.prune.Mask;
 import io.sparsetrain.prune.PrunableLayer;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import java.util.Objects;
 import java.util.SplittableRandom;
 
@@ -10,7 +11,8 @@ import java.util.SplittableRandom;
  * Trainable N:M mask logits of one layer, the method of the learned 2:4 mask paper (METHODS.md section 2).
  *
  * <p>Each row of the GEMM view {@code [outputs, K]} (see {@link LayerShape}) is cut along K into
- * {@code groups = ceil(K / M)} blocks of M consecutive entries; K is padded to a multiple of M, the padded
+ * {@code groups = ceil(K / M)} blocks of M consecutive entries, consecutive in the mask's {@link NmGroupOrder}
+ * (default: along K as stored; {@link NmGroupOrder#CHANNEL}: M input channels at one kernel position); K is padded to a multiple of M, the padded
  * positions are zero weights that are not part of the mask output. Block b has C(M,N) logits a_b, one
  * per pattern of {@link NmPatterns}. In the padded last block of r &lt; M real positions only the patterns
  * keeping min(N, r) real positions are valid (keeping a padding zero instead of a real weight is never
@@ -52,9 +54,13 @@ public final class GumbelNmMask {
     private final int groups;
     private final float[] logits;
     private final boolean[] validInLast; // per pattern: valid in the last block (all true if it is full)
+    private final NmGroupOrder groupOrder;
+    private final int[] groupIndex; // storage index of position p of row 0's group order; row r adds rowStride * r
+    private final int rowStride;
 
-    private GumbelNmMask(LayerShape shape, NmPatterns patterns, float[] logits) {
+    private GumbelNmMask(LayerShape shape, NmPatterns patterns, float[] logits, NmGroupOrder groupOrder) {
         this.shape = shape;
+        this.groupOrder = Objects.requireNonNull(groupOrder, "groupOrder");
         this.patterns = patterns;
         this.rows = shape.outputs();
         this.k = shape.k();
@@ -66,6 +72,16 @@ public final class GumbelNmMask {
         for (int p = 0; p < validInLast.length; p++) {
             validInLast[p] = Integer.bitCount(patterns.bits(p) & realBits) == Math.min(patterns.n(), r);
         }
+        this.groupIndex = new int[k];
+        for (int p = 0; p < k; p++) {
+            groupIndex[p] = shape.index(0, groupOrder.originalK(shape, p));
+        }
+        this.rowStride = rows > 1 ? shape.index(1, 0) - shape.index(0, 0) : 0;
+    }
+
+    /** Storage index of the weight at position {@code p} of row {@code r}'s groups (see {@link NmGroupOrder}). */
+    private int at(int r, int p) {
+        return groupIndex[p] + r * rowStride;
     }
 
     /**
@@ -80,7 +96,7 @@ public final class GumbelNmMask {
     public static GumbelNmMask create(PrunableLayer layer, Config config) {
         Objects.requireNonNull(layer, "layer");
         NmPatterns p = NmPatterns.of(config.n, config.m);
-        GumbelNmMask g = new GumbelNmMask(layer.shape(), p, new float[logitCount(layer.shape(), p)]);
+        GumbelNmMask g = new GumbelNmMask(layer.shape(), p, new float[logitCount(layer.shape(), p)], config.groupOrder);
         if (config.init == Init.GLOROT) {
             g.initGlorot(config.seed);
         } else {
@@ -89,15 +105,20 @@ public final class GumbelNmMask {
         return g;
     }
 
-    /** Logits given explicitly (copied), e.g. restored from a checkpoint. */
+    /** Logits given explicitly (copied), e.g. restored from a checkpoint; groups along K. */
     public static GumbelNmMask fromLogits(LayerShape shape, int n, int m, float[] logits) {
+        return fromLogits(shape, n, m, logits, NmGroupOrder.KERNEL);
+    }
+
+    /** Logits given explicitly (copied), groups formed in {@code groupOrder}. */
+    public static GumbelNmMask fromLogits(LayerShape shape, int n, int m, float[] logits, NmGroupOrder groupOrder) {
         NmPatterns p = NmPatterns.of(n, m);
         int count = logitCount(shape, p);
         if (logits.length != count) {
             throw new IllegalArgumentException("an " + n + ":" + m + " mask of " + shape + " has " + count
                     + " logits, got " + logits.length);
         }
-        return new GumbelNmMask(shape, p, logits.clone());
+        return new GumbelNmMask(shape, p, logits.clone(), groupOrder);
     }
 
     private static int logitCount(LayerShape shape, NmPatterns p) {
@@ -135,7 +156,7 @@ public final class GumbelNmMask {
                 int start = g * m;
                 double total = 0;
                 for (int j = 0; j < m; j++) {
-                    abs[j] = start + j < k ? Math.abs(w[shape.index(r, start + j)]) : 0; // zero padding
+                    abs[j] = start + j < k ? Math.abs(w[at(r, start + j)]) : 0; // zero padding
                     total += abs[j];
                 }
                 double mean = 0;
@@ -172,6 +193,11 @@ public final class GumbelNmMask {
 
     public int m() {
         return patterns.m();
+    }
+
+    /** Which weights form a group. */
+    public NmGroupOrder groupOrder() {
+        return groupOrder;
     }
 
     /** Blocks per row, ceil(K / M). */
@@ -263,7 +289,7 @@ public final class GumbelNmMask {
                             }
                         }
                     }
-                    mask[shape.index(r, start + j)] = (float) mj;
+                    mask[at(r, start + j)] = (float) mj;
                 }
             }
         }
@@ -303,7 +329,7 @@ public final class GumbelNmMask {
                     double d = 0;
                     for (int j = 0; j < len; j++) { // padded positions have no mask entry
                         if (patterns.keeps(p, j)) {
-                            d += dLdMask[shape.index(r, start + j)];
+                            d += dLdMask[at(r, start + j)];
                         }
                     }
                     dy[p] = d;
@@ -349,7 +375,7 @@ public final class GumbelNmMask {
                 int start = g * m;
                 int len = Math.min(m, k - start);
                 for (int j = 0; j < len; j++) {
-                    keep[shape.index(r, start + j)] = patterns.keeps(p, j);
+                    keep[at(r, start + j)] = patterns.keeps(p, j);
                 }
             }
         }
@@ -358,7 +384,7 @@ public final class GumbelNmMask {
 
     @Override
     public String toString() {
-        return "GumbelNmMask{" + patterns.n() + ":" + patterns.m() + ", " + shape + ", " + groups + " groups/row, "
+        return "GumbelNmMask{" + patterns.n() + ":" + patterns.m() + " " + groupOrder.label() + "-wise, " + shape + ", " + groups + " groups/row, "
                 + logits.length + " logits}";
     }
 
@@ -373,8 +399,10 @@ public final class GumbelNmMask {
         private final Init init;
         private final long seed;
         private final double magnitudeScale;
+        private final NmGroupOrder groupOrder;
 
         private Config(Config.Builder b) {
+            this.groupOrder = b.groupOrder;
             this.n = b.n;
             this.m = b.m;
             this.init = b.init;
@@ -412,10 +440,15 @@ public final class GumbelNmMask {
             return magnitudeScale;
         }
 
+        /** Which weights form a group (default {@link NmGroupOrder#KERNEL}). */
+        public NmGroupOrder groupOrder() {
+            return groupOrder;
+        }
+
         @Override
         public String toString() {
             return "GumbelNmMask.Config{n=" + n + ", m=" + m + ", init=" + init + ", seed=" + seed
-                    + ", magnitudeScale=" + magnitudeScale + "}";
+                    + ", magnitudeScale=" + magnitudeScale + ", groupOrder=" + groupOrder + "}";
         }
 
         /** Builder; every setting is optional. */
@@ -425,8 +458,14 @@ public final class GumbelNmMask {
             private Init init = DEFAULT_INIT;
             private long seed = DEFAULT_SEED;
             private double magnitudeScale = DEFAULT_MAGNITUDE_SCALE;
+            private NmGroupOrder groupOrder = NmGroupOrder.KERNEL;
 
             private Builder() {
+            }
+
+            public Builder groupOrder(NmGroupOrder order) {
+                this.groupOrder = Objects.requireNonNull(order, "groupOrder");
+                return this;
             }
 
             public Builder nm(int n, int m) {

@@ -6,6 +6,7 @@ import io.sparsetrain.learn.nm.GumbelNmMask;
 import io.sparsetrain.learn.nm.SoftMask;
 import io.sparsetrain.prune.Mask;
 import io.sparsetrain.prune.PrunableLayer;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -133,9 +134,35 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
 
     @Override
     public void freeze(NmFormat nm) {
+        freeze(nm, NmGroupOrder.KERNEL);
+    }
+
+    @Override
+    public void freeze(NmFormat nm, NmGroupOrder order) {
         requireFixed("freeze");
-        SparseMasks.freeze(this, layerConf(), nm);
+        SparseMasks.freeze(this, layerConf(), nm, order);
         mw().clearCache();
+    }
+
+    @Override
+    public NmGroupOrder frozenGroupOrder() {
+        return layerConf().frozenGroupOrder();
+    }
+
+    private int[] kOrder;
+    private NmGroupOrder kOrderFor;
+
+    /**
+     * The K order of the compressed matrix of a frozen N:M mask: null when its groups run along K as stored, else
+     * the stored K index of each position (channel-wise groups of a convolution; see {@link NmGroupOrder}).
+     */
+    protected final int[] frozenKOrder() {
+        NmGroupOrder order = layerConf().frozenGroupOrder();
+        if (order != kOrderFor) {
+            kOrder = SparseMasks.kOrder(maskShape(), order);
+            kOrderFor = order;
+        }
+        return kOrder;
     }
 
     @Override
@@ -171,7 +198,7 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
             return null;
         }
         float[] mask = layerConf().getMaskLearning() == null ? wm.mask() : NdFloats.read(maskParam(), mw().order());
-        return mw().compressed(wm.weights(), mask, nm);
+        return mw().compressed(wm.weights(), mask, nm, frozenKOrder());
     }
 
     /** W * m for a forward pass; in FIXED mode W * M (re-masking the parameter in training, as before). */
@@ -179,7 +206,7 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
         MaskLearning ml = layerConf().getMaskLearning();
         if (ml == null) {
             MaskedWeights.Pair p = !training && layerConf().frozenFormat() != null
-                    ? mw().maskedForInference(weightParam(), maskParam(), layerConf().frozenFormat())
+                    ? mw().maskedForInference(weightParam(), maskParam(), layerConf().frozenFormat(), frozenKOrder())
                     : mw().masked(weightParam(), maskParam(), training);
             return new Effective(p.weights(), p.mask(), null);
         }
@@ -189,7 +216,8 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
         SoftMask soft = null;
         float t = 0;
         if (ml.getMode() == MaskMode.LEARNED_NM) {
-            g = GumbelNmMask.fromLogits(maskShape(), ml.getN(), ml.getM(), NdFloats.read(getParam(SparseLayerConfig.LOGITS_KEY), 'c'));
+            g = GumbelNmMask.fromLogits(maskShape(), ml.getN(), ml.getM(), NdFloats.read(getParam(SparseLayerConfig.LOGITS_KEY), 'c'),
+                    ml.getGroupOrder());
             if (training) {
                 double[] noise = ml.isGumbelNoise() ? g.sampleGumbel(nextNoise(ml)) : new double[g.logitCount()];
                 soft = g.softMask(ml.getTau(), noise, ml.isStraightThrough());
@@ -348,7 +376,7 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
             return Mask.fromFloats(maskShape(), mask());
         }
         if (ml.getMode() == MaskMode.LEARNED_NM) {
-            return GumbelNmMask.fromLogits(maskShape(), ml.getN(), ml.getM(), learnedParams()).hardMask();
+            return GumbelNmMask.fromLogits(maskShape(), ml.getN(), ml.getM(), learnedParams(), ml.getGroupOrder()).hardMask();
         }
         float t = threshold();
         float[] w = weights();
@@ -368,6 +396,10 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
         if (config.n() != ml.getN() || config.m() != ml.getM()) {
             throw new IllegalArgumentException("layer " + layerName() + " learns " + ml.getN() + ":" + ml.getM()
                     + " masks, the logit config is " + config.n() + ":" + config.m());
+        }
+        if (config.groupOrder() != ml.getGroupOrder()) {
+            throw new IllegalArgumentException("layer " + layerName() + " learns " + ml.getGroupOrder().label()
+                    + "-wise groups, the logit config has " + config.groupOrder().label() + "-wise ones");
         }
         GumbelNmMask g = GumbelNmMask.create(new PrunableLayer(layerName(), maskShape(), weights()), config);
         NdFloats.write(g.logits(), getParam(SparseLayerConfig.LOGITS_KEY), 'c');

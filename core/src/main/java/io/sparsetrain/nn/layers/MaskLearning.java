@@ -2,6 +2,7 @@ package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.learn.nm.NmPatterns;
 import io.sparsetrain.learn.nm.TemperatureSchedule;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import java.io.Serializable;
 import java.util.Objects;
 
@@ -37,6 +38,7 @@ public final class MaskLearning implements Serializable {
     private long noiseSeed = DEFAULT_NOISE_SEED;
     private boolean adjustWeights;
     private double steBandwidth = 1e-2;
+    private NmGroupOrder groupOrder = NmGroupOrder.KERNEL;
 
     /** For JSON deserialization. */
     public MaskLearning() {
@@ -53,6 +55,7 @@ public final class MaskLearning implements Serializable {
         c.noiseSeed = noiseSeed;
         c.adjustWeights = adjustWeights;
         c.steBandwidth = steBandwidth;
+        c.groupOrder = groupOrder;
         return c;
     }
 
@@ -119,6 +122,13 @@ public final class MaskLearning implements Serializable {
         return c;
     }
 
+    /** Learned N:M: which weights form a group (default {@link NmGroupOrder#KERNEL}). */
+    public MaskLearning withGroupOrder(NmGroupOrder order) {
+        MaskLearning c = copy();
+        c.groupOrder = Objects.requireNonNull(order, "groupOrder");
+        return c;
+    }
+
     public MaskLearning withSteBandwidth(double h) {
         MaskLearning c = copy();
         c.steBandwidth = checkBandwidth(h);
@@ -137,6 +147,11 @@ public final class MaskLearning implements Serializable {
     /** M of a learned N:M mask (0 otherwise). */
     public int getM() {
         return m;
+    }
+
+    /** Learned N:M: which weights form a group ({@link NmGroupOrder#KERNEL} when absent from older JSON). */
+    public NmGroupOrder getGroupOrder() {
+        return groupOrder == null ? NmGroupOrder.KERNEL : groupOrder;
     }
 
     /** Gumbel-softmax temperature of training forward passes. */
@@ -171,12 +186,14 @@ public final class MaskLearning implements Serializable {
     public boolean equals(Object o) {
         return o instanceof MaskLearning c && c.mode == mode && c.n == n && c.m == m && c.tau == tau
                 && c.straightThrough == straightThrough && c.gumbelNoise == gumbelNoise && c.noiseSeed == noiseSeed
-                && c.adjustWeights == adjustWeights && c.steBandwidth == steBandwidth;
+                && c.adjustWeights == adjustWeights && c.steBandwidth == steBandwidth
+                && c.getGroupOrder() == getGroupOrder();
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(mode, n, m, tau, straightThrough, gumbelNoise, noiseSeed, adjustWeights, steBandwidth);
+        return Objects.hash(mode, n, m, tau, straightThrough, gumbelNoise, noiseSeed, adjustWeights, steBandwidth,
+                getGroupOrder());
     }
 
     @Override
@@ -184,7 +201,8 @@ public final class MaskLearning implements Serializable {
         switch (mode) {
             case LEARNED_NM:
                 return "MaskLearning{learned " + n + ":" + m + ", tau=" + tau + ", straightThrough=" + straightThrough
-                        + ", gumbelNoise=" + gumbelNoise + ", noiseSeed=" + noiseSeed + "}";
+                        + ", gumbelNoise=" + gumbelNoise + ", noiseSeed=" + noiseSeed + ", groups " + getGroupOrder().label()
+                        + "-wise}";
             case THRESHOLD:
                 return "MaskLearning{threshold, steBandwidth=" + steBandwidth + ", adjustWeights=" + adjustWeights + "}";
             default:

@@ -22,7 +22,7 @@ final class MaskLearningInit {
                 MaskLearning ml = c.getMaskLearning();
                 GumbelNmMask g = GumbelNmMask.create(new PrunableLayer("init", shape, NdFloats.read(w, order)),
                         GumbelNmMask.builder().nm(ml.getN(), ml.getM()).init(GumbelNmMask.Init.GLOROT)
-                                .seed(ml.getNoiseSeed()).build());
+                                .seed(ml.getNoiseSeed()).groupOrder(ml.getGroupOrder()).build());
                 NdFloats.write(g.logits(), views.get(SparseLayerConfig.LOGITS_KEY), 'c');
                 break;
             }

@@ -23,6 +23,7 @@ final class MaskedWeights {
     private float[] patternWeights; // the masked weights pattern holds (never written after the pass that read them)
     // W as read before masking, when patternWeights is known to be it times patternMask; null if unknown
     private float[] patternRaw;
+    private int[] patternOrder; // the K order the pattern was built in (null: as stored)
 
     MaskedWeights(char order, int rows, int k) {
         this.order = order;
@@ -55,15 +56,15 @@ final class MaskedWeights {
      * writing to the parameter, and rebuilds the compressed matrix from the result ({@link #compressed} with
      * the returned arrays then finds it current).
      */
-    Pair maskedForInference(INDArray w, INDArray m, NmFormat nm) {
+    Pair maskedForInference(INDArray w, INDArray m, NmFormat nm, int[] kOrder) {
         float[] wv = NdFloats.read(w, order);
         float[] mv = NdFloats.read(m, order);
-        if (patternRaw != null && Arrays.equals(mv, patternMask) && Arrays.equals(wv, patternRaw)) {
+        if (patternRaw != null && kOrder == patternOrder && Arrays.equals(mv, patternMask) && Arrays.equals(wv, patternRaw)) {
             return new Pair(patternWeights, patternMask);
         }
         float[] raw = wv.clone();
         zeroMasked(wv, mv);
-        compressed(wv, mv, nm);
+        compressed(wv, mv, nm, kOrder);
         patternRaw = raw;
         return new Pair(wv, mv);
     }
@@ -99,10 +100,15 @@ final class MaskedWeights {
      * The compressed weights for a frozen N:M mask {@code mask} (the mask parameter as read for this pass): the
      * pattern is rebuilt only when the mask changed, the values only when the weights changed since the last pass
      * (inference: the same matrix, its kernel layouts included, serves every pass).
+     *
+     * @param kOrder null when the N:M groups run along K as stored; else the K order of the groups (position p holds
+     *     stored K index {@code kOrder[p]}), in which the compressed matrix is built: its products then expect
+     *     their K rows in that order
      */
-    NmMatrix compressed(float[] maskedWeights, float[] mask, NmFormat nm) {
-        if (pattern == null || !nm.equals(patternFormat) || !Arrays.equals(mask, patternMask)) {
-            pattern = NmMatrix.fromDense(maskedWeights, mask, rows, k, nm.n(), nm.m());
+    NmMatrix compressed(float[] maskedWeights, float[] mask, NmFormat nm, int[] kOrder) {
+        if (pattern == null || !nm.equals(patternFormat) || kOrder != patternOrder || !Arrays.equals(mask, patternMask)) {
+            pattern = NmMatrix.fromDense(inOrder(maskedWeights, kOrder), inOrder(mask, kOrder), rows, k, nm.n(), nm.m());
+            patternOrder = kOrder;
             patternMask = mask;
             patternFormat = nm;
             patternWeights = maskedWeights;
@@ -110,11 +116,41 @@ final class MaskedWeights {
             return pattern;
         }
         if (!Arrays.equals(maskedWeights, patternWeights)) {
-            pattern = pattern.withValues(maskedWeights);
+            pattern = pattern.withValues(inOrder(maskedWeights, kOrder));
             patternWeights = maskedWeights;
             patternRaw = null;
         }
         return pattern;
+    }
+
+    /** {@code a} [rows, k] with each row's K positions in {@code kOrder} ({@code a} itself when null). */
+    float[] inOrder(float[] a, int[] kOrder) {
+        if (kOrder == null) {
+            return a;
+        }
+        float[] out = new float[a.length];
+        for (int r = 0; r < rows; r++) {
+            int o = r * k;
+            for (int p = 0; p < k; p++) {
+                out[o + p] = a[o + kOrder[p]];
+            }
+        }
+        return out;
+    }
+
+    /** The inverse of {@link #inOrder}: {@code a} [rows, k] in {@code kOrder} back to the stored order. */
+    float[] fromOrder(float[] a, int[] kOrder) {
+        if (kOrder == null) {
+            return a;
+        }
+        float[] out = new float[a.length];
+        for (int r = 0; r < rows; r++) {
+            int o = r * k;
+            for (int p = 0; p < k; p++) {
+                out[o + kOrder[p]] = a[o + p];
+            }
+        }
+        return out;
     }
 
     /** Checks that {@code mask} is 0/1 and of the right length; throws naming the layer. */
@@ -129,13 +165,13 @@ final class MaskedWeights {
         }
     }
 
-    /** Checks that {@code mask} [rows, k] keeps at most N of every M along k. */
-    static void checkNm(String layer, float[] mask, int rows, int k, NmFormat nm) {
+    /** Checks that {@code mask} [rows, k] keeps at most N of every M along k (in {@code kOrder} when not null). */
+    static void checkNm(String layer, float[] mask, int rows, int k, NmFormat nm, int[] kOrder) {
         for (int r = 0; r < rows; r++) {
             for (int g0 = 0; g0 < k; g0 += nm.m()) {
                 int kept = 0;
                 for (int i = g0; i < Math.min(k, g0 + nm.m()); i++) {
-                    kept += mask[r * k + i] != 0f ? 1 : 0;
+                    kept += mask[r * k + (kOrder == null ? i : kOrder[i])] != 0f ? 1 : 0;
                 }
                 if (kept > nm.n()) {
                     throw new IllegalArgumentException("layer " + layer + ": mask row " + r + " group " + (g0 / nm.m()) + " keeps "
@@ -151,5 +187,6 @@ final class MaskedWeights {
         patternMask = null;
         patternFormat = null;
         patternWeights = null;
+        patternOrder = null;
     }
 }

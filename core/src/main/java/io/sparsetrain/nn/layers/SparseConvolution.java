@@ -1,6 +1,7 @@
 package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.kernels.NmFormat;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import java.util.Collection;
 import java.util.List;
 import org.deeplearning4j.nn.api.ParamInitializer;
@@ -29,6 +30,7 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
     /** N and M of a frozen N:M mask, 0 when the layer computes densely. */
     private int nmN;
     private int nmM;
+    private NmGroupOrder nmGroupOrder;
     /** Mask-learning settings; null for a fixed mask. */
     private MaskLearning maskLearning;
 
@@ -112,6 +114,26 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
         this.nmM = nmM;
     }
 
+    /** Group order of a frozen N:M mask; null (the JSON default) means {@link NmGroupOrder#KERNEL}. */
+    public NmGroupOrder getNmGroupOrder() {
+        return nmGroupOrder;
+    }
+
+    public void setNmGroupOrder(NmGroupOrder order) {
+        this.nmGroupOrder = order == NmGroupOrder.KERNEL ? null : order;
+    }
+
+    @Override
+    public NmGroupOrder frozenGroupOrder() {
+        return nmGroupOrder == null || frozenFormat() == null ? NmGroupOrder.KERNEL : nmGroupOrder;
+    }
+
+    @Override
+    public void setFrozen(boolean frozen, NmFormat nm, NmGroupOrder order) {
+        setFrozen(frozen, nm);
+        setNmGroupOrder(frozen && nm != null ? order : null);
+    }
+
     @Override
     public NmFormat frozenFormat() {
         return frozen && nmM > 0 ? NmFormat.of(nmN, nmM) : null;
@@ -122,6 +144,7 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
         this.frozen = frozen;
         this.nmN = frozen && nm != null ? nm.n() : 0;
         this.nmM = frozen && nm != null ? nm.m() : 0;
+        this.nmGroupOrder = null;
     }
 
     @Override
@@ -132,6 +155,7 @@ public class SparseConvolution extends ConvolutionLayer implements SparseLayerCo
     @Override
     public boolean equals(Object o) {
         return o instanceof SparseConvolution s && super.equals(o) && s.frozen == frozen && s.nmN == nmN && s.nmM == nmM
+                && s.nmGroupOrder == nmGroupOrder
                 && java.util.Objects.equals(s.maskLearning, maskLearning);
     }
 

@@ -112,6 +112,9 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
         float[] x = NdFloats.read(input, 'c');
         Effective wm = effective(training);
         NmMatrix compressed = compressed(wm);
+        if (compressed != null && frozenKOrder() != null) {
+            s = s.toBuilder().channelMajorK(true).build(); // the compressed matrix's K order: unfold in it too
+        }
         float[] y = compute().forward(s, x, wm.weights(), compressed, training);
         if (hasBias()) {
             float[] b = NdFloats.read(getParam(SparseConvolutionParamInitializer.BIAS_KEY), 'c');
@@ -183,7 +186,8 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
             gradient.gradientForVariable().put(SparseConvolutionParamInitializer.BIAS_KEY, bGrad);
         }
         ConvCompute.Gradients grads = compute().backward(s, f.x(), dy, f.w(), f.nm());
-        putWeightGradients(gradient, grads.dw(), f.eff());
+        float[] dw = s.channelMajorK() ? mw().fromOrder(grads.dw(), frozenKOrder()) : grads.dw();
+        putWeightGradients(gradient, dw, f.eff());
 
         float[] dx = grads.dx();
         INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');

@@ -2,6 +2,7 @@ package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.kernels.NmFormat;
 import io.sparsetrain.prune.LayerShape;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 
 /**
  * A DL4J layer instance that holds a 0/1 mask beside its weights (see the package note). Weights
@@ -54,6 +55,18 @@ public interface SparseLayer {
      * @throws IllegalArgumentException if the mask is not {@code nm}-shaped
      */
     void freeze(NmFormat nm);
+
+    /**
+     * {@link #freeze(NmFormat)} with the N:M groups formed in {@code order}: with {@link NmGroupOrder#CHANNEL} a
+     * convolution keeps its compressed weights in the K order (kernel row, kernel column, input channel) and
+     * unfolds its input in that order too.
+     *
+     * @throws IllegalArgumentException if the mask is not {@code nm}-shaped in that order
+     */
+    void freeze(NmFormat nm, NmGroupOrder order);
+
+    /** The group order of the frozen N:M mask ({@link NmGroupOrder#KERNEL} when none). */
+    NmGroupOrder frozenGroupOrder();
 
     /** Back to a trainable mask on the dense path. */
     void unfreeze();

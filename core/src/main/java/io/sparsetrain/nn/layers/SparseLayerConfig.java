@@ -1,5 +1,7 @@
 package io.sparsetrain.nn.layers;
 
+import io.sparsetrain.prune.nm.NmGroupOrder;
+
 import io.sparsetrain.kernels.NmFormat;
 
 /**
@@ -29,8 +31,25 @@ public interface SparseLayerConfig {
     /** The N:M format of a frozen mask, or null when the layer computes densely. */
     NmFormat frozenFormat();
 
-    /** Sets the frozen state; {@code nm} may be null (frozen, dense path). */
+    /** Sets the frozen state; {@code nm} may be null (frozen, dense path). N:M groups along K. */
     void setFrozen(boolean frozen, NmFormat nm);
+
+    /**
+     * Which weights form the N:M groups of a frozen mask ({@link NmGroupOrder#KERNEL} unless a convolution was
+     * frozen with channel-wise groups).
+     */
+    default NmGroupOrder frozenGroupOrder() {
+        return NmGroupOrder.KERNEL;
+    }
+
+    /** Sets the frozen state with the N:M groups formed in {@code order}. */
+    default void setFrozen(boolean frozen, NmFormat nm, NmGroupOrder order) {
+        if (order != NmGroupOrder.KERNEL && frozen && nm != null) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " has no " + order.label()
+                    + "-wise N:M groups");
+        }
+        setFrozen(frozen, nm);
+    }
 
     /** The mask-learning settings, or null for a fixed 0/1 mask. */
     MaskLearning getMaskLearning();

@@ -4,6 +4,7 @@ import io.sparsetrain.prune.LayerShape;
 import io.sparsetrain.prune.Mask;
 import io.sparsetrain.prune.MaskMaker;
 import io.sparsetrain.prune.PrunableLayer;
+import java.util.Objects;
 import java.util.OptionalInt;
 
 /**
@@ -22,13 +23,20 @@ public final class NmMagnitudePruner implements MaskMaker {
     private final int n;
     private final int m;
     private final ChannelPermutationSearch search;
+    private final NmGroupOrder groupOrder;
 
-    /** Without permutation search. */
+    /** Without permutation search, groups along K ({@link NmGroupOrder#KERNEL}). */
     public NmMagnitudePruner(int n, int m) {
+        this(n, m, NmGroupOrder.KERNEL);
+    }
+
+    /** Without permutation search, groups formed in {@code groupOrder}. */
+    public NmMagnitudePruner(int n, int m, NmGroupOrder groupOrder) {
         checkNm(n, m);
         this.n = n;
         this.m = m;
         this.search = null;
+        this.groupOrder = Objects.requireNonNull(groupOrder, "groupOrder");
     }
 
     /** With a permutation search of the same N:M, run for every mask. */
@@ -36,6 +44,7 @@ public final class NmMagnitudePruner implements MaskMaker {
         this.n = search.n();
         this.m = search.m();
         this.search = search;
+        this.groupOrder = NmGroupOrder.KERNEL;
     }
 
     static void checkNm(int n, int m) {
@@ -52,9 +61,14 @@ public final class NmMagnitudePruner implements MaskMaker {
         return m;
     }
 
+    /** Which weights form a group (channel-wise groups only without permutation search). */
+    public NmGroupOrder groupOrder() {
+        return groupOrder;
+    }
+
     @Override
     public String name() {
-        return n + ":" + m + (search != null ? "+perm" : "");
+        return n + ":" + m + (search != null ? "+perm" : "") + (groupOrder == NmGroupOrder.CHANNEL ? "/channel" : "");
     }
 
     /** Zeros of an N:M mask in a layer of this shape: (M - N) per full group, max(0, r - N) in a partial one. */
@@ -99,6 +113,10 @@ public final class NmMagnitudePruner implements MaskMaker {
             throw new IllegalArgumentException("permutation has " + permutation.channels()
                     + " channels, layer " + layer.name() + " has " + s.inputChannels());
         }
+        if (groupOrder != NmGroupOrder.KERNEL && !permutation.isIdentity()) {
+            throw new IllegalArgumentException("channel permutations apply to groups along K, not to "
+                    + groupOrder.label() + "-wise groups (layer " + layer.name() + ")");
+        }
         float[] w = layer.weights();
         int k = s.k();
         boolean[] keep = new boolean[s.size()];
@@ -107,7 +125,9 @@ public final class NmMagnitudePruner implements MaskMaker {
             for (int start = 0; start < k; start += m) {
                 int len = Math.min(k, start + m) - start;
                 for (int j = 0; j < len; j++) {
-                    idx[j] = s.index(r, permutation.originalK(start + j));
+                    int p = start + j;
+                    idx[j] = s.index(r, groupOrder == NmGroupOrder.KERNEL ? permutation.originalK(p)
+                            : groupOrder.originalK(s, p));
                 }
                 // pick the n largest |w|, ties to the earlier position
                 for (int t = 0; t < Math.min(n, len); t++) {
@@ -127,6 +147,25 @@ public final class NmMagnitudePruner implements MaskMaker {
     /** True if every group of M consecutive K positions (identity order) keeps at most N weights. */
     public static boolean satisfiesNm(Mask mask, int n, int m) {
         return satisfiesNm(mask, n, m, ChannelPermutation.identity(mask.shape()));
+    }
+
+    /** True if every group of {@code order} keeps at most N weights. */
+    public static boolean satisfiesNm(Mask mask, int n, int m, NmGroupOrder order) {
+        checkNm(n, m);
+        LayerShape s = mask.shape();
+        int k = s.k();
+        for (int r = 0; r < s.outputs(); r++) {
+            for (int start = 0; start < k; start += m) {
+                int kept = 0;
+                for (int p = start; p < Math.min(k, start + m); p++) {
+                    kept += mask.isKept(r, order.originalK(s, p)) ? 1 : 0;
+                }
+                if (kept > n) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** True if every group of M consecutive positions of the permuted K keeps at most N weights. */
@@ -150,7 +189,7 @@ public final class NmMagnitudePruner implements MaskMaker {
 
     @Override
     public String toString() {
-        return "NmMagnitudePruner{n=" + n + ", m=" + m + ", search=" + search + "}";
+        return "NmMagnitudePruner{n=" + n + ", m=" + m + ", search=" + search + ", groupOrder=" + groupOrder + "}";
     }
 
     /**

@@ -10,6 +10,7 @@ import io.sparsetrain.learn.optim.AdamW;
 import io.sparsetrain.prune.LayerShape;
 import io.sparsetrain.prune.Mask;
 import io.sparsetrain.prune.PrunableLayer;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import io.sparsetrain.prune.nm.NmMagnitudePruner;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -30,6 +31,12 @@ class GumbelNmMaskTest {
                 Arguments.of(LayerShape.conv(3, 5, 3, 1), 4, 8),   // K = 15
                 Arguments.of(LayerShape.dense(2, 7), 1, 2),
                 Arguments.of(LayerShape.conv(2, 3, 3, 3), 3, 5));
+    }
+
+    /** {@link #cases()} with each group order (the two differ on convolutions with kernels larger than 1x1). */
+    static Stream<Arguments> ordered() {
+        return cases().flatMap(a -> Stream.of(NmGroupOrder.values())
+                .map(o -> Arguments.of(a.get()[0], a.get()[1], a.get()[2], o)));
     }
 
     private static PrunableLayer layer(LayerShape s, long seed) {
@@ -65,7 +72,7 @@ class GumbelNmMaskTest {
                             m += y[q] / sum;
                         }
                     }
-                    int i = s.index(r, gr * p.m() + j);
+                    int i = s.index(r, g.groupOrder().originalK(s, gr * p.m() + j));
                     loss += c[i] * w[i] * m;
                 }
             }
@@ -74,11 +81,11 @@ class GumbelNmMaskTest {
     }
 
     @ParameterizedTest
-    @MethodSource("cases")
-    void gradientMatchesFiniteDifferences(LayerShape shape, int n, int m) {
+    @MethodSource("ordered")
+    void gradientMatchesFiniteDifferences(LayerShape shape, int n, int m, NmGroupOrder order) {
         PrunableLayer layer = layer(shape, 11);
         float[] c = LearnTestData.gaussianArray(shape.size(), 1.0, 12);
-        GumbelNmMask g = GumbelNmMask.create(layer, GumbelNmMask.builder().nm(n, m).seed(3).build());
+        GumbelNmMask g = GumbelNmMask.create(layer, GumbelNmMask.builder().nm(n, m).seed(3).groupOrder(order).build());
         SplittableRandom rng = new SplittableRandom(5);
         // spread logits so the softmax is not uniform
         float[] logits = g.logits();
@@ -121,24 +128,24 @@ class GumbelNmMaskTest {
     }
 
     @ParameterizedTest
-    @MethodSource("cases")
-    void hardAndStraightThroughMasksAreNm(LayerShape shape, int n, int m) {
+    @MethodSource("ordered")
+    void hardAndStraightThroughMasksAreNm(LayerShape shape, int n, int m, NmGroupOrder order) {
         PrunableLayer layer = layer(shape, 21);
         for (GumbelNmMask.Init init : GumbelNmMask.Init.values()) {
-            GumbelNmMask g = GumbelNmMask.create(layer, GumbelNmMask.builder().nm(n, m).init(init).build());
+            GumbelNmMask g = GumbelNmMask.create(layer, GumbelNmMask.builder().nm(n, m).init(init).groupOrder(order).build());
             Mask hard = g.hardMask();
-            assertTrue(NmMagnitudePruner.satisfiesNm(hard, n, m));
+            assertTrue(NmMagnitudePruner.satisfiesNm(hard, n, m, order));
             assertEquals(new NmMagnitudePruner(n, m).fixedZeros(shape).getAsInt(), hard.zeroCount(),
                     "full blocks keep exactly N, a padded block keeps its real positions");
             SoftMask st = g.softMask(1.0, new SplittableRandom(1), true);
             Mask stMask = Mask.fromFloats(shape, st.mask());
-            assertTrue(NmMagnitudePruner.satisfiesNm(stMask, n, m));
+            assertTrue(NmMagnitudePruner.satisfiesNm(stMask, n, m, order));
             SoftMask soft = g.softMask(1.0, new SplittableRandom(1), false);
             for (int r = 0; r < shape.outputs(); r++) {
                 for (int start = 0; start + m <= shape.k(); start += m) {
                     double sum = 0;
                     for (int j = 0; j < m; j++) {
-                        float v = soft.mask()[shape.index(r, start + j)];
+                        float v = soft.mask()[shape.index(r, order.originalK(shape, start + j))];
                         assertTrue(v >= 0 && v <= 1);
                         sum += v;
                     }
@@ -183,13 +190,13 @@ class GumbelNmMaskTest {
     }
 
     @ParameterizedTest
-    @MethodSource("cases")
-    void magnitudeInitArgmaxIsTheMagnitudeMask(LayerShape shape, int n, int m) {
+    @MethodSource("ordered")
+    void magnitudeInitArgmaxIsTheMagnitudeMask(LayerShape shape, int n, int m, NmGroupOrder order) {
         for (long seed = 30; seed < 33; seed++) {
             PrunableLayer layer = layer(shape, seed);
             GumbelNmMask g = GumbelNmMask.create(layer,
-                    GumbelNmMask.builder().nm(n, m).init(GumbelNmMask.Init.MAGNITUDE).build());
-            assertEquals(new NmMagnitudePruner(n, m).makeMask(layer), g.hardMask());
+                    GumbelNmMask.builder().nm(n, m).init(GumbelNmMask.Init.MAGNITUDE).groupOrder(order).build());
+            assertEquals(new NmMagnitudePruner(n, m, order).makeMask(layer), g.hardMask());
         }
     }
 

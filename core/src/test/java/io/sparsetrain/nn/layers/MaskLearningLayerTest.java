@@ -11,6 +11,7 @@ import io.sparsetrain.learn.nm.GumbelNmMask;
 import io.sparsetrain.nn.MaskedNetwork;
 import io.sparsetrain.prune.Mask;
 import io.sparsetrain.prune.MaskSet;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import io.sparsetrain.prune.nm.NmMagnitudePruner;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -222,6 +223,56 @@ class MaskLearningLayerTest {
         MaskSet wrong = MaskSet.builder().put("conv1", Mask.allKept(io.sparsetrain.prune.LayerShape.conv(6, 3, 3, 3))).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MaskedNetwork.of(trained.clone()).applyMasks(wrong));
         assertTrue(e.getMessage().contains("conv1"), e.getMessage());
+    }
+
+    @Test
+    void channelWiseGroupsLearnRoundTripAndFreeze() throws Exception {
+        ComputationGraph trained = trainedGraph(12);
+        ComputationGraph g = MaskLearningGraphs.prepare(trained,
+                MaskLearning.learnedNm(2, 4, 1.0, false).withGroupOrder(NmGroupOrder.CHANNEL), new Adam(0.05), n -> true);
+        for (MaskLearningLayer l : MaskLearningGraphs.learningLayers(g)) {
+            l.initLogits(GumbelNmMask.builder().nm(2, 4).init(GumbelNmMask.Init.MAGNITUDE).magnitudeScale(2)
+                    .groupOrder(NmGroupOrder.CHANNEL).build());
+        }
+        // the logit config must match the layer's order
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MaskLearningGraphs
+                .learningLayers(g).get(0).initLogits(GumbelNmMask.builder().nm(2, 4).build()));
+        assertTrue(e.getMessage().contains("channel-wise"), e.getMessage());
+        g.fit(data(13, 16));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(g, bytes, false);
+        ComputationGraph back = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes.toByteArray()), false);
+        assertTrue(back.getConfiguration().toJson().contains("CHANNEL"));
+        assertEquals(NmGroupOrder.CHANNEL, MaskLearningGraphs.learningLayers(back).get(0).maskLearning().getGroupOrder());
+        MaskSet masks = MaskLearningGraphs.learnedMasks(back);
+        assertEquals(MaskLearningGraphs.learnedMasks(g), masks);
+        boolean someLayerDiffers = false;
+        for (Map.Entry<String, Mask> m : masks.asMap().entrySet()) {
+            Mask mask = m.getValue();
+            assertTrue(NmMagnitudePruner.satisfiesNm(mask, 2, 4, NmGroupOrder.CHANNEL), m.getKey());
+            someLayerDiffers |= NmGroupOrder.CHANNEL.permutes(mask.shape())
+                    && !NmMagnitudePruner.satisfiesNm(mask, 2, 4);
+        }
+        assertTrue(someLayerDiffers, "a 3x3 layer's channel-wise mask is not 2:4 along K");
+        // applied to the trained model and frozen: every layer on the compressed kernels, the 3x3 convolutions in
+        // the channel-major K order, with the outputs of the same masks on the dense path
+        ComputationGraph frozen = trained.clone();
+        MaskedNetwork net = MaskedNetwork.of(frozen);
+        net.applyMasks(masks);
+        net.freeze(NmFormat.TWO_FOUR);
+        assertEquals(masks.names().size(), net.compressedLayers().size());
+        ComputationGraph densePath = trained.clone();
+        MaskedNetwork.of(densePath).applyMasks(masks);
+        MaskedNetwork.of(densePath).freeze((NmFormat) null);
+        for (Map.Entry<String, Mask> m : masks.asMap().entrySet()) {
+            boolean alongK = NmMagnitudePruner.satisfiesNm(m.getValue(), 2, 4);
+            assertEquals(alongK ? NmGroupOrder.KERNEL : NmGroupOrder.CHANNEL,
+                    net.sparseLayers().get(m.getKey()).frozenGroupOrder(), m.getKey());
+        }
+        INDArray x = data(14, 5).getFeatures();
+        INDArray a = densePath.outputSingle(false, x);
+        INDArray b = frozen.outputSingle(false, x);
+        assertTrue(a.sub(b).norm2Number().doubleValue() <= 1e-4 * a.norm2Number().doubleValue(), a + " vs " + b);
     }
 
     @Test

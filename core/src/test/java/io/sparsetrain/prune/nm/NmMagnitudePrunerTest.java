@@ -83,6 +83,61 @@ class NmMagnitudePrunerTest {
         assertTrue(e.getMessage().contains("8") && e.getMessage().contains("c"), e.getMessage());
     }
 
+    @ParameterizedTest(name = "{0}:{1} {2}")
+    @MethodSource("cases")
+    void channelWiseGroupsKeepTheNLargestOfMChannelsAtEachTap(int n, int m, PrunableLayer layer) {
+        NmMagnitudePruner p = new NmMagnitudePruner(n, m, NmGroupOrder.CHANNEL);
+        Mask mask = p.makeMask(layer);
+        LayerShape s = layer.shape();
+        int cin = s.inputChannels();
+        int ks = s.kernelSize();
+        int k = s.k();
+        // positions in (tap, channel) order, written out here rather than through NmGroupOrder
+        int[] original = new int[k];
+        for (int tap = 0, p0 = 0; tap < ks; tap++) {
+            for (int c = 0; c < cin; c++) {
+                original[p0++] = c * ks + tap;
+            }
+        }
+        for (int r = 0; r < s.outputs(); r++) {
+            for (int start = 0; start < k; start += m) {
+                int len = Math.min(k, start + m) - start;
+                int kept = 0;
+                float minKept = Float.MAX_VALUE;
+                float maxPruned = 0;
+                for (int q = start; q < start + len; q++) {
+                    float a = Math.abs(layer.weights()[s.index(r, original[q])]);
+                    if (mask.isKept(r, original[q])) {
+                        kept++;
+                        minKept = Math.min(minKept, a);
+                    } else {
+                        maxPruned = Math.max(maxPruned, a);
+                    }
+                }
+                assertEquals(Math.min(n, len), kept, "row " + r + " group at " + start);
+                assertTrue(maxPruned <= minKept);
+            }
+        }
+        assertTrue(NmMagnitudePruner.satisfiesNm(mask, n, m, NmGroupOrder.CHANNEL));
+        assertEquals(p.fixedZeros(s).getAsInt(), mask.zeroCount());
+        if (NmGroupOrder.CHANNEL.permutes(s)) {
+            assertFalse(mask.equals(new NmMagnitudePruner(n, m).makeMask(layer)), "3x3 kernels group differently");
+        } else {
+            assertEquals(new NmMagnitudePruner(n, m).makeMask(layer), mask, "1x1 and dense: the same groups");
+        }
+        for (int q = 0; q < k; q++) {
+            assertEquals(q, NmGroupOrder.CHANNEL.position(s, NmGroupOrder.CHANNEL.originalK(s, q)));
+        }
+    }
+
+    @Test
+    void groupOrderParsesItsLabels() {
+        assertEquals(NmGroupOrder.CHANNEL, NmGroupOrder.parse("Channel"));
+        assertEquals(NmGroupOrder.KERNEL, NmGroupOrder.parse("kernel"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NmGroupOrder.parse("rows"));
+        assertEquals("unknown N:M group order 'rows': expected kernel or channel", e.getMessage());
+    }
+
     @Test
     void detectsAViolation() {
         LayerShape s = LayerShape.dense(1, 8);

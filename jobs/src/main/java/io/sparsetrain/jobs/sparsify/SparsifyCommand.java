@@ -1,6 +1,7 @@
 package io.sparsetrain.jobs.sparsify;
 
 import io.sparsetrain.learn.nm.GumbelNmMask;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import io.sparsetrain.sparkconf.SparkSessions;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -82,6 +83,11 @@ public final class SparsifyCommand implements Callable<Integer> {
   @Option(names = "--logit-init", defaultValue = "magnitude",
       description = "magnitude | glorot initial N:M logits (default ${DEFAULT-VALUE}).")
   String logitInit;
+
+  @Option(names = "--nm-groups", defaultValue = "kernel", paramLabel = "ORDER",
+      description = "learned-nm, magnitude-nm: kernel (M consecutive weights along Cin*kh*kw, default) | channel "
+      + "(M input channels at the same kernel position, as Apex ASP and NVIDIA's 2:4 hardware group them).")
+  String nmGroups;
 
   @Option(names = "--lr", description = "Adam(W) learning rate (default 0.05 for logits, 0.01 for thresholds); "
       + "str-bn: Nesterov learning rate with cosine decay (default 0.01).")
@@ -209,6 +215,12 @@ public final class SparsifyCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new SparsifyException("--logit-init must be magnitude or glorot, got " + logitInit);
     }
+    NmGroupOrder groupOrder;
+    try {
+      groupOrder = NmGroupOrder.parse(nmGroups);
+    } catch (IllegalArgumentException e) {
+      throw new SparsifyException("--nm-groups: " + e.getMessage());
+    }
     if (!normalization.equals("unit") && !normalization.equals("none")) {
       throw new SparsifyException("--normalization must be unit or none, got " + normalization);
     }
@@ -222,7 +234,7 @@ public final class SparsifyCommand implements Callable<Integer> {
         .masks(masks).calibrationSize(calibrationSize).bnRecalibration(bnRecalibration).epochs(epochs)
         .batchSize(batchSize).workers(workers)
         .stepsPerRound(stepsPerRound).tau(tau).tauFinal(tauFinal).anneal(a).straightThrough(straightThrough)
-        .logitInit(init).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
+        .logitInit(init).groupOrder(groupOrder).learningRate(learningRate).weightDecay(weightDecay).controlWeight(controlWeight)
         .adjustWeights(adjustWeights).batchStatistics(batchStatistics).distill(distill).distillWeight(distillWeight).exclude(exclude)
         .excludeFirstConv(excludeFirstConv).weightLearningRate(weightLearningRate)
         .allocationStart(allocationStart).controlScale(scale)

@@ -28,6 +28,7 @@ import io.sparsetrain.prune.MaskSet;
 import io.sparsetrain.prune.MalformedMaskException;
 import io.sparsetrain.prune.PrunableLayer;
 import io.sparsetrain.prune.global.GlobalSparsityController;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import io.sparsetrain.prune.nm.NmMagnitudePruner;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -139,7 +140,7 @@ public final class SparsifyJob {
       }
       switch (o.method()) {
         case MAGNITUDE_NM:
-          masks = magnitudeNm(prunable, o.n(), o.m());
+          masks = magnitudeNm(prunable, o.n(), o.m(), o.groupOrder());
           break;
         case UNIFORM:
           masks = UniformAllocation.allocate(prunable, o.target()).toMasks(prunable);
@@ -174,7 +175,7 @@ public final class SparsifyJob {
       Map<String, Object> baselines = new LinkedHashMap<>();
       if (o.method() == SparsifyMethod.LEARNED_NM) {
         baselines.put("magnitude-nm", SparkEvaluation.top1(jsc, zip(finish(o, original,
-            magnitudeNm(prunable, o.n(), o.m()), NmFormat.of(o.n(), o.m()), recalibration)), test).top1());
+            magnitudeNm(prunable, o.n(), o.m(), o.groupOrder()), NmFormat.of(o.n(), o.m()), recalibration)), test).top1());
       } else if (o.method() == SparsifyMethod.ALLOCATION) {
         for (String b : List.of(UniformAllocation.NAME, ErkAllocation.NAME)) {
           MaskSet bm = (b.equals(UniformAllocation.NAME) ? UniformAllocation.allocate(prunable, o.target())
@@ -218,6 +219,7 @@ public final class SparsifyJob {
       throws IOException {
     boolean nm = o.method() == SparsifyMethod.LEARNED_NM;
     MaskLearning settings = nm ? MaskLearning.learnedNm(o.n(), o.m(), o.tau(), o.straightThrough()).withNoiseSeed(o.seed())
+        .withGroupOrder(o.groupOrder())
         : MaskLearning.threshold(1e-2, o.adjustWeights());
     ComputationGraph g = MaskLearningGraphs.prepare(original, settings, new Adam(o.learningRate()),
         name -> !excluded.contains(name), o.batchStatistics());
@@ -244,7 +246,8 @@ public final class SparsifyJob {
     ThresholdAllocator allocator = null;
     if (nm) {
       for (MaskLearningLayer l : layers) {
-        l.initLogits(GumbelNmMask.builder().nm(o.n(), o.m()).init(o.logitInit()).seed(o.seed()).build());
+        l.initLogits(GumbelNmMask.builder().nm(o.n(), o.m()).init(o.logitInit()).seed(o.seed())
+            .groupOrder(o.groupOrder()).build());
       }
     } else {
       allocator = objective.allocator(g);
@@ -539,8 +542,8 @@ public final class SparsifyJob {
     return out;
   }
 
-  static MaskSet magnitudeNm(List<PrunableLayer> layers, int n, int m) {
-    NmMagnitudePruner p = new NmMagnitudePruner(n, m);
+  static MaskSet magnitudeNm(List<PrunableLayer> layers, int n, int m, NmGroupOrder order) {
+    NmMagnitudePruner p = new NmMagnitudePruner(n, m, order);
     MaskSet.Builder b = MaskSet.builder();
     for (PrunableLayer l : layers) {
       b.put(l.name(), p.makeMask(l));

@@ -1,6 +1,7 @@
 package io.sparsetrain.jobs.sparsify;
 
 import io.sparsetrain.learn.nm.GumbelNmMask;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import io.sparsetrain.learn.nm.NmPatterns;
 import io.sparsetrain.learn.nm.TemperatureSchedule;
 import io.sparsetrain.nn.strbn.StrBnOptions;
@@ -67,6 +68,7 @@ public final class SparsifyOptions {
   private final Anneal anneal;
   private final boolean straightThrough;
   private final GumbelNmMask.Init logitInit;
+  private final NmGroupOrder groupOrder;
   private final double learningRate;
   private final double weightDecay;
   private final double controlWeight;
@@ -117,6 +119,7 @@ public final class SparsifyOptions {
     anneal = b.anneal;
     straightThrough = b.straightThrough;
     logitInit = b.logitInit;
+    groupOrder = b.groupOrder;
     learningRate = b.learningRate != null ? b.learningRate
         : b.method == SparsifyMethod.ALLOCATION ? DEFAULT_ALLOCATION_LEARNING_RATE
         : b.method == SparsifyMethod.STR_BN ? DEFAULT_STRBN_LEARNING_RATE : DEFAULT_NM_LEARNING_RATE;
@@ -179,6 +182,9 @@ public final class SparsifyOptions {
   public Anneal anneal() { return anneal; }
   public boolean straightThrough() { return straightThrough; }
   public GumbelNmMask.Init logitInit() { return logitInit; }
+
+  /** learned-nm, magnitude-nm: which weights form an N:M group (kernel: along K as stored; channel: input channels at one tap). */
+  public NmGroupOrder groupOrder() { return groupOrder; }
   public double learningRate() { return learningRate; }
   public double weightDecay() { return weightDecay; }
   public double controlWeight() { return controlWeight; }
@@ -274,6 +280,7 @@ public final class SparsifyOptions {
     o.put("anneal", anneal.name().toLowerCase(Locale.ROOT));
     o.put("straightThrough", straightThrough);
     o.put("logitInit", logitInit.name().toLowerCase(Locale.ROOT));
+    o.put("nmGroups", groupOrder.label());
     o.put("learningRate", learningRate);
     o.put("weightDecay", weightDecay);
     o.put("controlWeight", controlWeight);
@@ -340,6 +347,7 @@ public final class SparsifyOptions {
     private Anneal anneal = Anneal.NONE;
     private boolean straightThrough;
     private GumbelNmMask.Init logitInit = GumbelNmMask.Init.MAGNITUDE;
+    private NmGroupOrder groupOrder = NmGroupOrder.KERNEL;
     private Double learningRate;
     private double weightDecay = DEFAULT_WEIGHT_DECAY;
     private double controlWeight = 1.0;
@@ -393,6 +401,7 @@ public final class SparsifyOptions {
     public Builder anneal(Anneal v) { anneal = Objects.requireNonNull(v, "anneal"); return this; }
     public Builder straightThrough(boolean v) { straightThrough = v; return this; }
     public Builder logitInit(GumbelNmMask.Init v) { logitInit = Objects.requireNonNull(v, "logitInit"); return this; }
+    public Builder groupOrder(NmGroupOrder v) { groupOrder = Objects.requireNonNull(v, "groupOrder"); return this; }
     public Builder learningRate(Double v) { learningRate = v; return this; }
     public Builder weightDecay(double v) { weightDecay = v; return this; }
     public Builder controlWeight(double v) { controlWeight = v; return this; }
@@ -480,6 +489,9 @@ public final class SparsifyOptions {
       require(distillWeight > 0 && distillWeight <= 1, "--distill-weight must be in (0, 1], got " + distillWeight);
       require(distillWeight == 1.0 || (distill && method == SparsifyMethod.STR_BN),
           "--distill-weight is for --method str-bn with --distill");
+      require(groupOrder == NmGroupOrder.KERNEL || method == SparsifyMethod.LEARNED_NM
+          || method == SparsifyMethod.MAGNITUDE_NM, "--nm-groups " + groupOrder.label()
+          + " is for --method learned-nm or magnitude-nm");
       require(!batchStatistics || method.learnsMasks(),
           "--batch-statistics is for --method learned-nm or allocation");
       require(!batchStatistics || bnRecalibration > 0, "--batch-statistics needs --bn-recalibration IMAGES: the masks "

@@ -122,6 +122,36 @@ class SparsifyJobTest {
   }
 
   @Test
+  void channelWiseGroupsLearnAndRunCompressed() throws Exception {
+    io.sparsetrain.prune.nm.NmGroupOrder channel = io.sparsetrain.prune.nm.NmGroupOrder.CHANNEL;
+    Path learned = tmp.resolve("learned-channel");
+    SparsifyJob.Result l = SparsifyJob.run(SparsifyFixtures.spark(), base(learned, "learned-nm").groupOrder(channel)
+        .calibrationSize(384).maxTestExamples(64).build(), s -> { });
+    Path mag = tmp.resolve("magnitude-channel");
+    SparsifyJob.Result m = SparsifyJob.run(SparsifyFixtures.spark(), base(mag, "magnitude-nm").groupOrder(channel)
+        .maxTestExamples(64).build(), s -> { });
+    assertEquals(m.summary().get("top1After"), ((Map<?, ?>) l.summary().get("baselines")).get("magnitude-nm"),
+        "learned-nm's baseline is the channel-wise magnitude mask");
+    for (Path out : List.of(learned, mag)) {
+      assertEquals("channel", ((Map<?, ?>) json(out).get("options")).get("nmGroups"));
+      MaskSet masks = MaskSet.fromBytes(Files.readAllBytes(out.resolve("masks.bin")));
+      MaskedNetwork net = MaskedNetwork.of(ModelSerializer.restoreComputationGraph(out.resolve("model.zip").toFile(), false));
+      assertEquals(List.of("conv1", "conv2", "fc1"), net.compressedLayers(), "channel-wise 2:4 runs compressed too");
+      boolean permuted = false;
+      for (String name : masks.names()) {
+        Mask mask = masks.get(name);
+        assertTrue(NmMagnitudePruner.satisfiesNm(mask, 2, 4, channel), name);
+        if (channel.permutes(mask.shape())) {
+          permuted = true;
+          assertEquals(channel, net.sparseLayers().get(name).frozenGroupOrder(), name);
+          assertFalse(NmMagnitudePruner.satisfiesNm(mask, 2, 4), name + " is not 2:4 along K");
+        }
+      }
+      assertTrue(permuted, "the fixture has a 3x3 convolution with several input channels");
+    }
+  }
+
+  @Test
   void excludedLayersStayDenseInTheResultAndItsBaselineAndLeaveTheGlobalRate() throws Exception {
     List<String> lines = new ArrayList<>();
     Path mag = tmp.resolve("magnitude-ex");
@@ -349,6 +379,9 @@ class SparsifyJobTest {
     assertTrue(e.getMessage().contains("--distill-weight is for --method str-bn with --distill"), e.getMessage());
     assertEquals(0.5, base(out, "str-bn").distill(true).distillWeight(0.5).build().strBnOptions().distillWeight());
     assertEquals(0.0, base(out, "str-bn").build().strBnOptions().distillWeight(), "labels only without --distill");
+    e = assertThrows(SparsifyException.class, () -> base(out, "uniform").target(0.5)
+        .groupOrder(io.sparsetrain.prune.nm.NmGroupOrder.CHANNEL).build());
+    assertTrue(e.getMessage().contains("--nm-groups channel is for --method learned-nm or magnitude-nm"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "learned-nm").batchStatistics(true).build());
     assertTrue(e.getMessage().contains("--batch-statistics needs --bn-recalibration"), e.getMessage());
     e = assertThrows(SparsifyException.class, () -> base(out, "uniform").target(0.5).batchStatistics(true).bnRecalibration(64).build());
