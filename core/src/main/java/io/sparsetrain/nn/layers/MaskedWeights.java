@@ -125,21 +125,15 @@ final class MaskedWeights {
 
     /** {@code a} [rows, k] with each row's K positions in {@code kOrder} ({@code a} itself when null). */
     float[] inOrder(float[] a, int[] kOrder) {
-        if (kOrder == null) {
-            return a;
-        }
-        float[] out = new float[a.length];
-        for (int r = 0; r < rows; r++) {
-            int o = r * k;
-            for (int p = 0; p < k; p++) {
-                out[o + p] = a[o + kOrder[p]];
-            }
-        }
-        return out;
+        return reorder(a, kOrder, false);
     }
 
     /** The inverse of {@link #inOrder}: {@code a} [rows, k] in {@code kOrder} back to the stored order. */
     float[] fromOrder(float[] a, int[] kOrder) {
+        return reorder(a, kOrder, true);
+    }
+
+    private float[] reorder(float[] a, int[] kOrder, boolean back) {
         if (kOrder == null) {
             return a;
         }
@@ -147,7 +141,11 @@ final class MaskedWeights {
         for (int r = 0; r < rows; r++) {
             int o = r * k;
             for (int p = 0; p < k; p++) {
-                out[o + kOrder[p]] = a[o + p];
+                if (back) {
+                    out[o + kOrder[p]] = a[o + p];
+                } else {
+                    out[o + p] = a[o + kOrder[p]];
+                }
             }
         }
         return out;

@@ -6,6 +6,7 @@ import io.sparsetrain.prune.MaskMaker;
 import io.sparsetrain.prune.PrunableLayer;
 import java.util.Objects;
 import java.util.OptionalInt;
+import java.util.function.IntUnaryOperator;
 
 /**
  * N:M magnitude masks, the baseline of METHODS.md section 2 (NVIDIA Apex ASP): every row of the GEMM
@@ -151,25 +152,16 @@ public final class NmMagnitudePruner implements MaskMaker {
 
     /** True if every group of {@code order} keeps at most N weights. */
     public static boolean satisfiesNm(Mask mask, int n, int m, NmGroupOrder order) {
-        checkNm(n, m);
-        LayerShape s = mask.shape();
-        int k = s.k();
-        for (int r = 0; r < s.outputs(); r++) {
-            for (int start = 0; start < k; start += m) {
-                int kept = 0;
-                for (int p = start; p < Math.min(k, start + m); p++) {
-                    kept += mask.isKept(r, order.originalK(s, p)) ? 1 : 0;
-                }
-                if (kept > n) {
-                    return false;
-                }
-            }
-        }
-        return true;
+        return satisfiesNm(mask, n, m, p -> order.originalK(mask.shape(), p));
     }
 
     /** True if every group of M consecutive positions of the permuted K keeps at most N weights. */
     public static boolean satisfiesNm(Mask mask, int n, int m, ChannelPermutation permutation) {
+        return satisfiesNm(mask, n, m, permutation::originalK);
+    }
+
+    /** Every group of M consecutive positions keeps at most N weights; position p holds K index originalK(p). */
+    private static boolean satisfiesNm(Mask mask, int n, int m, IntUnaryOperator originalK) {
         checkNm(n, m);
         LayerShape s = mask.shape();
         int k = s.k();
@@ -177,7 +169,7 @@ public final class NmMagnitudePruner implements MaskMaker {
             for (int start = 0; start < k; start += m) {
                 int kept = 0;
                 for (int p = start; p < Math.min(k, start + m); p++) {
-                    kept += mask.isKept(r, permutation.originalK(p)) ? 1 : 0;
+                    kept += mask.isKept(r, originalK.applyAsInt(p)) ? 1 : 0;
                 }
                 if (kept > n) {
                     return false;

@@ -45,25 +45,11 @@ class NmMagnitudePrunerTest {
         Mask mask = p.makeMask(layer);
         LayerShape s = layer.shape();
         int k = s.k();
-        for (int r = 0; r < s.outputs(); r++) {
-            for (int start = 0; start < k; start += m) {
-                int len = Math.min(k, start + m) - start;
-                int kept = 0;
-                float minKept = Float.MAX_VALUE;
-                float maxPruned = 0;
-                for (int q = start; q < start + len; q++) {
-                    float a = Math.abs(layer.weights()[s.index(r, q)]);
-                    if (mask.isKept(r, q)) {
-                        kept++;
-                        minKept = Math.min(minKept, a);
-                    } else {
-                        maxPruned = Math.max(maxPruned, a);
-                    }
-                }
-                assertEquals(Math.min(n, len), kept, "row " + r + " group at " + start);
-                assertTrue(maxPruned <= minKept);
-            }
+        int[] identity = new int[k];
+        for (int q = 0; q < k; q++) {
+            identity[q] = q;
         }
+        assertGroupsKeepTheirNLargest(layer, mask, n, m, identity);
         assertTrue(NmMagnitudePruner.satisfiesNm(mask, n, m));
         assertEquals(p.fixedZeros(s).getAsInt(), mask.zeroCount());
         if (k % m == 0) {
@@ -99,6 +85,23 @@ class NmMagnitudePrunerTest {
                 original[p0++] = c * ks + tap;
             }
         }
+        assertGroupsKeepTheirNLargest(layer, mask, n, m, original);
+        assertTrue(NmMagnitudePruner.satisfiesNm(mask, n, m, NmGroupOrder.CHANNEL));
+        assertEquals(p.fixedZeros(s).getAsInt(), mask.zeroCount());
+        if (NmGroupOrder.CHANNEL.permutes(s)) {
+            assertFalse(mask.equals(new NmMagnitudePruner(n, m).makeMask(layer)), "3x3 kernels group differently");
+        } else {
+            assertEquals(new NmMagnitudePruner(n, m).makeMask(layer), mask, "1x1 and dense: the same groups");
+        }
+        for (int q = 0; q < k; q++) {
+            assertEquals(q, NmGroupOrder.CHANNEL.position(s, NmGroupOrder.CHANNEL.originalK(s, q)));
+        }
+    }
+
+    /** Every group of M consecutive positions (position q holds K index original[q]) keeps its N largest |w|. */
+    private static void assertGroupsKeepTheirNLargest(PrunableLayer layer, Mask mask, int n, int m, int[] original) {
+        LayerShape s = layer.shape();
+        int k = s.k();
         for (int r = 0; r < s.outputs(); r++) {
             for (int start = 0; start < k; start += m) {
                 int len = Math.min(k, start + m) - start;
@@ -117,16 +120,6 @@ class NmMagnitudePrunerTest {
                 assertEquals(Math.min(n, len), kept, "row " + r + " group at " + start);
                 assertTrue(maxPruned <= minKept);
             }
-        }
-        assertTrue(NmMagnitudePruner.satisfiesNm(mask, n, m, NmGroupOrder.CHANNEL));
-        assertEquals(p.fixedZeros(s).getAsInt(), mask.zeroCount());
-        if (NmGroupOrder.CHANNEL.permutes(s)) {
-            assertFalse(mask.equals(new NmMagnitudePruner(n, m).makeMask(layer)), "3x3 kernels group differently");
-        } else {
-            assertEquals(new NmMagnitudePruner(n, m).makeMask(layer), mask, "1x1 and dense: the same groups");
-        }
-        for (int q = 0; q < k; q++) {
-            assertEquals(q, NmGroupOrder.CHANNEL.position(s, NmGroupOrder.CHANNEL.originalK(s, q)));
         }
     }
 
