@@ -79,11 +79,14 @@ final class SparsifyReport {
       sb.append("</table>\n");
     }
     sb.append("<h2>Per-layer sparsity</h2>\n<img src=\"").append(LAYERS_PNG).append("\" alt=\"per-layer sparsity\">\n");
-    sb.append("<table>\n<tr><th>layer</th><th>shape</th><th>weights</th><th>zeros</th><th>sparsity</th><th>kernel</th></tr>\n");
+    sb.append("<table>\n<tr><th>layer</th><th>shape</th><th>weights</th><th>zeros</th><th>sparsity</th>"
+        + "<th title=\"sum of w^2 the mask keeps over the layer's sum of w^2\">kept weight energy</th><th>kernel</th></tr>\n");
     for (Map<String, Object> l : (List<Map<String, Object>>) summary.get("layers")) {
-      sb.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.4f</td><td>%s</td></tr>%n",
+      Object kept = l.get("keptWeightEnergy");
+      sb.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.4f</td><td>%s</td><td>%s</td></tr>%n",
           esc(l.get("name")), esc(l.get("shape")), l.get("weights"), l.get("zeros"),
-          ((Number) l.get("sparsity")).doubleValue(), esc(l.get("kernel"))));
+          ((Number) l.get("sparsity")).doubleValue(),
+          kept instanceof Number n ? String.format(Locale.ROOT, "%.4f", n.doubleValue()) : "", esc(l.get("kernel"))));
     }
     sb.append("</table>\n</body></html>\n");
     return sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);

@@ -101,7 +101,21 @@ class SparsifyJobTest {
       @SuppressWarnings("unchecked")
       List<Map<String, Object>> layers = (List<Map<String, Object>>) j.get("layers");
       assertEquals(3, layers.size());
+      for (Map<String, Object> layer : layers) {
+        String name = (String) layer.get("name");
+        float[] w = orig.sparseLayers().get(name).weights();
+        double all = 0;
+        double kept = 0;
+        for (int i = 0; i < w.length; i++) {
+          all += (double) w[i] * w[i];
+          kept += masks.get(name).isKept(i) ? (double) w[i] * w[i] : 0;
+        }
+        double energy = ((Number) layer.get("keptWeightEnergy")).doubleValue();
+        assertEquals(kept / all, energy, 1e-9, name);
+        assertTrue(energy > 0.5 && energy < 1, name + ": 2:4 keeps the larger half, not all: " + energy);
+      }
       assertTrue(Files.readString(out.resolve("report.html")).contains("layer-sparsity.png"));
+      assertTrue(Files.readString(out.resolve("report.html")).contains("kept weight energy"));
     }
     assertNotEquals(m.masks(), l.masks(), "learning changed some patterns");
 
