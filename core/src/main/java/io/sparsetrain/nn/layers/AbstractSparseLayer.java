@@ -159,7 +159,7 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
     protected final int[] frozenKOrder() {
         NmGroupOrder order = layerConf().frozenGroupOrder();
         if (order != kOrderFor) {
-            kOrder = SparseMasks.kOrder(maskShape(), order);
+            kOrder = order.originalKs(maskShape());
             kOrderFor = order;
         }
         return kOrder;

@@ -60,7 +60,8 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
         cache = null;
     }
 
-    Conv2dShape shapeFor(INDArray in) {
+    /** The convolution of input {@code in}; {@code channelMajorK}: unfold in the K order of channel-wise groups. */
+    Conv2dShape shapeFor(INDArray in, boolean channelMajorK) {
         SparseConvolution c = layerConf();
         if (in.rank() != 4) {
             throw new IllegalArgumentException("layer " + layerName() + ": expected NCHW input of rank 4, got shape " + Arrays.toString(in.shape()));
@@ -81,7 +82,8 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
             padW = samePadding(w, k[1], s[1], d[1]);
         }
         Conv2dShape shape = Conv2dShape.builder().batch((int) in.size(0)).input((int) c.getNIn(), h, w).outChannels((int) c.getNOut())
-                .kernel(k[0], k[1]).stride(s[0], s[1]).padding(padH, padW).dilation(d[0], d[1]).build();
+                .kernel(k[0], k[1]).stride(s[0], s[1]).padding(padH, padW).dilation(d[0], d[1])
+                .channelMajorK(channelMajorK).build();
         if (c.getConvolutionMode() == ConvolutionMode.Same
                 && (shape.outHeight() != ceilDiv(h, s[0]) || shape.outWidth() != ceilDiv(w, s[1]))) {
             throw new UnsupportedOperationException("layer " + layerName() + ": ConvolutionMode.Same needs asymmetric padding for input "
@@ -108,13 +110,11 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
     }
 
     private Forward forward(boolean training) {
-        Conv2dShape s = shapeFor(input);
-        float[] x = NdFloats.read(input, 'c');
         Effective wm = effective(training);
         NmMatrix compressed = compressed(wm);
-        if (compressed != null && frozenKOrder() != null) {
-            s = s.toBuilder().channelMajorK(true).build(); // the compressed matrix's K order: unfold in it too
-        }
+        // a compressed matrix in the channel-wise K order: unfold the input in that order too
+        Conv2dShape s = shapeFor(input, compressed != null && frozenKOrder() != null);
+        float[] x = NdFloats.read(input, 'c');
         float[] y = compute().forward(s, x, wm.weights(), compressed, training);
         if (hasBias()) {
             float[] b = NdFloats.read(getParam(SparseConvolutionParamInitializer.BIAS_KEY), 'c');

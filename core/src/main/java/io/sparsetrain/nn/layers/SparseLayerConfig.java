@@ -1,8 +1,7 @@
 package io.sparsetrain.nn.layers;
 
-import io.sparsetrain.prune.nm.NmGroupOrder;
-
 import io.sparsetrain.kernels.NmFormat;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 
 /**
  * The sparse-specific settings every sparse layer configuration carries in DL4J's JSON: whether

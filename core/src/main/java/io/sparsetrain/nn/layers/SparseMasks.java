@@ -1,7 +1,6 @@
 package io.sparsetrain.nn.layers;
 
 import io.sparsetrain.kernels.NmFormat;
-import io.sparsetrain.prune.LayerShape;
 import io.sparsetrain.prune.nm.NmGroupOrder;
 import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -20,7 +19,7 @@ final class SparseMasks {
         NmFormat nm = conf.frozenFormat();
         if (nm != null) {
             MaskedWeights.checkNm(layer.layerName(), mask, layer.maskShape().outputs(), layer.maskShape().k(), nm,
-                    kOrder(layer.maskShape(), conf.frozenGroupOrder()));
+                    conf.frozenGroupOrder().originalKs(layer.maskShape()));
         }
         NdFloats.write(mask, param, order);
     }
@@ -28,22 +27,10 @@ final class SparseMasks {
     static void freeze(SparseLayer layer, SparseLayerConfig conf, NmFormat nm, NmGroupOrder order) {
         if (nm != null) {
             MaskedWeights.checkNm(layer.layerName(), layer.mask(), layer.maskShape().outputs(), layer.maskShape().k(), nm,
-                    kOrder(layer.maskShape(), order));
+                    order.originalKs(layer.maskShape()));
         }
         layer.enforceMask();
         // dense layers and 1x1 convolutions: channel-wise groups are the stored ones
         conf.setFrozen(true, nm, order.permutes(layer.maskShape()) ? order : NmGroupOrder.KERNEL);
-    }
-
-    /** Stored K index of each position of {@code order}, or null when the order is the stored one for this shape. */
-    static int[] kOrder(LayerShape shape, NmGroupOrder order) {
-        if (!order.permutes(shape)) {
-            return null;
-        }
-        int[] out = new int[shape.k()];
-        for (int p = 0; p < out.length; p++) {
-            out[p] = order.originalK(shape, p);
-        }
-        return out;
     }
 }

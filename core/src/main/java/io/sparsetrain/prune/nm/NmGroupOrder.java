@@ -41,6 +41,21 @@ public enum NmGroupOrder {
         return (k % ks) * shape.inputChannels() + k / ks;
     }
 
+    /**
+     * The original K index of every position ({@link #originalK} for p = 0..K-1), or null when this order is the
+     * stored one for a layer of this shape (see {@link #permutes}).
+     */
+    public int[] originalKs(LayerShape shape) {
+        if (!permutes(shape)) {
+            return null;
+        }
+        int[] out = new int[shape.k()];
+        for (int p = 0; p < out.length; p++) {
+            out[p] = originalK(shape, p);
+        }
+        return out;
+    }
+
     /** Whether this order differs from {@link #KERNEL} for a layer of this shape. */
     public boolean permutes(LayerShape shape) {
         return this == CHANNEL && shape.kernelSize() > 1 && shape.inputChannels() > 1;

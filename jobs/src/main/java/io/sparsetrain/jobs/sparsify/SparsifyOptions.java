@@ -1,10 +1,10 @@
 package io.sparsetrain.jobs.sparsify;
 
 import io.sparsetrain.learn.nm.GumbelNmMask;
-import io.sparsetrain.prune.nm.NmGroupOrder;
 import io.sparsetrain.learn.nm.NmPatterns;
 import io.sparsetrain.learn.nm.TemperatureSchedule;
 import io.sparsetrain.nn.strbn.StrBnOptions;
+import io.sparsetrain.prune.nm.NmGroupOrder;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
