@@ -3,14 +3,13 @@ def kernel(V, R):
     L = []
     name = f"gather{V}"
     L.append(f"    /** Panel of {V} vector(s) ({V} x L columns), {R} output rows at a time: {V*R} accumulators. */")
-    L.append(f"    static void {name}(int[] bptr, int nb, int b, int[] idx, float[] val, int o0, int o1, int base, float[] xp, float[] ybuf, int yoff) {{")
+    L.append(f"    static void {name}(int[] ptr, int pb, byte[] idx, float[] val, int o0, int o1, int bo, float[] xp, float[] ybuf, int yoff) {{")
     L.append(f"        final int pw = {V} * L;")
-    L.append(f"        final int stride = nb + 1;")
     L.append(f"        int o = o0;")
     L.append(f"        for (; o <= o1 - {R}; o += {R}) {{")
     for i in range(R):
-        L.append(f"            int e{i} = bptr[(o + {i}) * stride + b];")
-        L.append(f"            int n{i} = bptr[(o + {i}) * stride + b + 1] - e{i};")
+        L.append(f"            int e{i} = ptr[pb + o + {i}];")
+        L.append(f"            int n{i} = ptr[pb + o + {i} + 1] - e{i};")
     L.append(f"            int common = " + ("Math.min(" * (R - 1)) + "n0" + "".join(f", n{i})" for i in range(1, R)) + ";")
     L.append(f"            int yo = yoff + (o - o0) * pw;")
     for i in range(R):
@@ -18,7 +17,7 @@ def kernel(V, R):
             L.append(f"            FloatVector a{i}{v} = FloatVector.fromArray(S, ybuf, yo + {i} * pw + {v} * L);")
     L.append(f"            for (int j = 0; j < common; j++) {{")
     for i in range(R):
-        L.append(f"                int x{i} = idx[e{i} + j] * pw - base;")
+        L.append(f"                int x{i} = idx[e{i} + j] * pw + bo;")
         L.append(f"                FloatVector w{i} = FloatVector.broadcast(S, val[e{i} + j]);")
         for v in range(V):
             L.append(f"                a{i}{v} = w{i}.fma(FloatVector.fromArray(S, xp, x{i} + {v} * L), a{i}{v});")
@@ -28,21 +27,21 @@ def kernel(V, R):
             L.append(f"            a{i}{v}.intoArray(ybuf, yo + {i} * pw + {v} * L);")
     for i in range(R):
         L.append(f"            if (n{i} > common) {{ // a row with more kept entries in this block than the others")
-        L.append(f"                row{V}(idx, val, e{i} + common, e{i} + n{i}, base, xp, ybuf, yo + {i} * pw);")
+        L.append(f"                row{V}(idx, val, e{i} + common, e{i} + n{i}, bo, xp, ybuf, yo + {i} * pw);")
         L.append(f"            }}")
     L.append(f"        }}")
     L.append(f"        for (; o < o1; o++) {{ // row tail")
-    L.append(f"            row{V}(idx, val, bptr[o * stride + b], bptr[o * stride + b + 1], base, xp, ybuf, yoff + (o - o0) * pw);")
+    L.append(f"            row{V}(idx, val, ptr[pb + o], ptr[pb + o + 1], bo, xp, ybuf, yoff + (o - o0) * pw);")
     L.append(f"        }}")
     L.append(f"    }}")
     L.append(f"")
     L.append(f"    /** Kept entries [e, e1) of one row into its {V} accumulator vectors at {{@code ybuf[yo]}}. */")
-    L.append(f"    private static void row{V}(int[] idx, float[] val, int e, int e1, int base, float[] xp, float[] ybuf, int yo) {{")
+    L.append(f"    private static void row{V}(byte[] idx, float[] val, int e, int e1, int bo, float[] xp, float[] ybuf, int yo) {{")
     L.append(f"        final int pw = {V} * L;")
     for v in range(V):
         L.append(f"        FloatVector a{v} = FloatVector.fromArray(S, ybuf, yo + {v} * L);")
     L.append(f"        for (; e < e1; e++) {{")
-    L.append(f"            int x = idx[e] * pw - base;")
+    L.append(f"            int x = idx[e] * pw + bo;")
     L.append(f"            FloatVector w = FloatVector.broadcast(S, val[e]);")
     for v in range(V):
         L.append(f"            a{v} = w.fma(FloatVector.fromArray(S, xp, x + {v} * L), a{v});")
@@ -66,7 +65,11 @@ import jdk.incubator.vector.VectorSpecies;
  * was packed just before). The R rows advance in lock step (R x V accumulators hide the FMA
  * latency and the loop overhead is shared); the index decoding is one load and multiply per entry.
  *
- * <p>{@code xp[index * pw - base]} is the first float of panel row {@code index}; {@code ybuf} holds
+ * <p>The entries come block-major ({@code NmLayout.Gather}): those of output {@code o} in the
+ * current block are {@code [ptr[pb + o], ptr[pb + o + 1])}, so a sweep over the outputs of a block
+ * reads them in order. An entry's index is its position inside the reduction block (0..63, one
+ * byte: 5 bytes per kept entry with its value);
+ * {@code xp[index * pw + bo]} is the first float of its panel row; {@code ybuf} holds
  * the accumulators of rows [o0, o1) from {@code yoff} on. Both sit 64-byte aligned in the
  * workspace (see {@code VectorGemm.Workspace}): unaligned 512-bit loads cost 1.5x here.
  *

@@ -66,7 +66,8 @@ public class ConvBenchmark {
         dOut = Shapes.random(3, shape.outputSize());
         weight24 = NmMatrix.fromDense(weight, Shapes.magnitudeMask(weight, shape.outChannels(), shape.k(), 2, 4),
                 shape.outChannels(), shape.k(), 2, 4);
-        weight24.layout().rowBlockPtr(64);
+        weight24.layout().rowGather(64);
+        weight24.layout().colGather(64);
     }
 
     @TearDown(Level.Trial)

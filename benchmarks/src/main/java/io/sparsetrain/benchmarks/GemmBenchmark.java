@@ -75,7 +75,10 @@ public class GemmBenchmark {
         w14 = NmMatrix.fromDense(w, Shapes.magnitudeMask(w, rows, k, 1, 4), rows, k, 1, 4);
         dwSlots = new float[w24.slots()];
         dwSlots14 = new float[w14.slots()];
-        w24.layout().rowBlockPtr(64); // build the kernel layout outside the measurement (once per mask)
+        w24.layout().rowGather(64); // build the kernel layouts outside the measurement (once per mask)
+        w24.layout().colGather(64);
+        w14.layout().rowGather(64);
+        w14.layout().colGather(64);
         w14.layout();
         kernels.nmBackwardWeight(w24, dy, x, cols, dwSlots); // and the weight-gradient layouts
         kernels.nmBackwardWeight(w14, dy, x, cols, dwSlots14);

@@ -153,14 +153,16 @@ public final class Conv2dKernels {
 
     /**
      * System property: a forward whose multiply-adds (2 x stored weights x columns) are fewer runs on the calling
-     * thread alone. Default 2,500,000: ConvBenchmark at batch 1 (3x3 convs of 3.6 MFLOP dense, 1.8 MFLOP at 2:4)
+     * thread alone. Default 5,000,000: ConvBenchmark at batch 1 (3x3 convs of 3.6 MFLOP dense, 1.8 MFLOP at 2:4)
      * measured the 2:4 forwards 3-40% faster on one thread than on two (handing tasks to the pool and waiting
      * costs tens of microseconds; each forward is two parallel loops), the dense ones between 21% faster and
-     * 13% slower, and 2 threads twice as fast at 231 MFLOP.
+     * 13% slower in isolation, and 2 threads twice as fast at 231 MFLOP; in a whole ResNet-20 pass at batch 1
+     * (InferencePlan, LayersBenchmark) the dense 3.6 MFLOP convolutions on the calling thread made the pass 1.7x
+     * faster (360 vs 207 images/s; BENCHMARKS.md, session 10), so they run inline too.
      */
     public static final String MIN_PARALLEL_FLOPS_PROPERTY = "sparsetrain.kernels.minParallelFlops";
 
-    static final long DEFAULT_MIN_PARALLEL_FLOPS = 2_500_000L;
+    static final long DEFAULT_MIN_PARALLEL_FLOPS = 5_000_000L;
 
     private static <T> T onThreadsFor(long flops, Supplier<T> body) {
         return flops < Long.getLong(MIN_PARALLEL_FLOPS_PROPERTY, DEFAULT_MIN_PARALLEL_FLOPS) ? KernelThreads.inline(body) : body.get();

@@ -20,6 +20,8 @@ public final class NmLayout {
     private final ConcurrentHashMap<Integer, int[]> rowBlocks = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, int[]> colBlocks = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, Lockstep> colLockstep = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, Gather> rowGather = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, Gather> colGather = new ConcurrentHashMap<>();
     private final int rows;
     private final int k;
     private final NmFormat format;
@@ -92,6 +94,58 @@ public final class NmLayout {
      */
     public int[] rowBlockPtr(int blockSize) {
         return rowBlocks.computeIfAbsent(blockSize, bs -> blockPtr(index.rowPtr, index.kIdx, rows, k, bs));
+    }
+
+    /**
+     * A CSR laid out for the gather kernels, which sweep all outputs of one block of {@code blockSize}
+     * inner positions before the next block: entries ordered by block, then output, so that one block's
+     * entries are contiguous and a sweep streams them in order (a row-major CSR makes each (output, block)
+     * segment a separate cache miss once the matrix exceeds L2: 512 outputs = 512 interleaved streams).
+     * The entries of (output o, block b) are {@code [ptr[b * (outputs + 1) + o], ptr[b * (outputs + 1) + o + 1])};
+     * {@code idx} is each entry's position inside its block (one byte: 0 .. blockSize - 1), {@code val} its value.
+     */
+    public record Gather(int outputs, int blocks, int blockSize, int[] ptr, byte[] idx, float[] val) {
+        /** First pointer of block b. */
+        public int blockBase(int b) {
+            return b * (outputs + 1);
+        }
+    }
+
+    /** The row CSR (outputs = rows of W, blocks of K) as a {@link Gather}; cached per block size. */
+    public Gather rowGather(int blockSize) {
+        return rowGather.computeIfAbsent(blockSize,
+                bs -> blockMajor(rowBlockPtr(bs), index.kIdx, rowValues, rows, (k + bs - 1) / bs, bs));
+    }
+
+    /** The {@link #colLockstep(int)} CSR (outputs = columns of W, blocks of rows) as a {@link Gather}; cached. */
+    public Gather colGather(int blockSize) {
+        return colGather.computeIfAbsent(blockSize, bs -> {
+            Lockstep l = colLockstep(bs);
+            return blockMajor(l.bptr(), l.idx(), l.val(), k, (rows + bs - 1) / bs, bs);
+        });
+    }
+
+    /** Re-lays a CSR with row-major block pointers ({@code bp[o * (nb + 1) + b]}) block-major. */
+    static Gather blockMajor(int[] bp, int[] idx, float[] val, int outs, int nb, int bs) {
+        if (bs < 1 || bs > 128) {
+            throw new IllegalArgumentException("gather layouts need a block size in [1, 128], got " + bs);
+        }
+        int total = outs == 0 ? 0 : bp[(outs - 1) * (nb + 1) + nb] - bp[0];
+        int[] ptr = new int[nb * (outs + 1)];
+        byte[] bi = new byte[Math.max(0, total)];
+        float[] bv = new float[Math.max(0, total)];
+        int e = 0;
+        for (int b = 0; b < nb; b++) {
+            for (int o = 0; o < outs; o++) {
+                ptr[b * (outs + 1) + o] = e;
+                for (int src = bp[o * (nb + 1) + b]; src < bp[o * (nb + 1) + b + 1]; src++, e++) {
+                    bi[e] = (byte) (idx[src] - b * bs);
+                    bv[e] = val[src];
+                }
+            }
+            ptr[b * (outs + 1) + outs] = e;
+        }
+        return new Gather(outs, nb, bs, ptr, bi, bv);
     }
 
     /** Like {@link #rowBlockPtr(int)} for the column CSR, blocking the row dimension. */

@@ -46,7 +46,16 @@
  *       the real slots as CSR (K position + value per entry, padding slots dropped), block
  *       pointers per 64-position reduction block, and the transposed CSR for W^T (input gradient),
  *       padded so that groups of 4 consecutive output rows have equal entry counts per block.
- *       Index decoding in the inner loop is one int load and one multiply.</li>
+ *       Index decoding in the inner loop is one byte load and one multiply.
+ *       The kernels read the entries <em>block-major</em> ({@link io.sparsetrain.kernels.NmLayout.Gather}):
+ *       they sweep all output rows of one reduction block before the next, and a row-major CSR
+ *       made every (row, block) segment its own memory stream: 512 rows are 512 interleaved
+ *       streams, far more than the prefetchers follow, so once the weights outgrow L2 each segment
+ *       was a cache miss. Laid out by block, then row, a sweep reads its entries in order. Each
+ *       entry's index is its position inside the block, one byte (5 bytes per kept entry with its
+ *       value). Measured side by side (PairedRatio, BENCHMARKS.md session 10): 2:4 forward at
+ *       512x4608x49 went from 0.87-0.93x to 1.22-1.52x our dense kernel, at 256x2304x196 from
+ *       1.04-1.44x to 1.48-1.68x.</li>
  *   <li><b>Packed X panels</b>: per reduction block, 64 rows x 128 columns of X (8 vectors, 32 KiB)
  *       are copied into an L1-resident slab, zero-padded past the last column (no tail masks in
  *       the inner loop). Narrower panels (4, 2, 1 vectors) cover the remaining columns so 49 or 196

@@ -3,6 +3,7 @@ package io.sparsetrain.benchmarks.nn;
 import io.sparsetrain.kernels.KernelProvider;
 import io.sparsetrain.kernels.KernelThreads;
 import io.sparsetrain.nn.MaskedNetwork;
+import io.sparsetrain.nn.infer.InferencePlan;
 import io.sparsetrain.nn.models.ImageShape;
 import io.sparsetrain.nn.models.LayerKind;
 import io.sparsetrain.nn.models.ModelSpec;
@@ -52,7 +53,11 @@ public final class LayersBenchmark {
 
     /** A measured configuration: a model, the system property set while it trains, and what is measured. */
     private record Mode(String name, ComputationGraph graph, String property, String value, boolean inference,
-                        boolean profile) {}
+                        boolean profile, InferencePlan plan) {
+        Mode(String name, ComputationGraph graph, String property, String value, boolean inference, boolean profile) {
+            this(name, graph, property, value, inference, profile, null);
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         int batch = 64;
@@ -101,6 +106,9 @@ public final class LayersBenchmark {
         // no weight gradient)
         modes.add(new Mode("2:4, dense dW", model(LayerKind.SPARSE, true), NM_DENSE_DW, "true", false, false));
         modes.add(new Mode("2:4, no grouped", model(LayerKind.SPARSE, true), DW_GROUPED, "false", false, false));
+        // inference only: the same networks compiled into InferencePlans (batch norm folded, ReLU fused, outside DL4J's graph)
+        modes.add(new Mode("plan dense", null, null, null, true, false, InferencePlan.compile(model(LayerKind.SPARSE, false))));
+        modes.add(new Mode("plan 2:4 frozen", null, null, null, true, false, InferencePlan.compile(model(LayerKind.SPARSE, true))));
 
         // every mode once per round, rounds interleaved so that drifts of a shared machine hit all modes alike:
         // training for --seconds, then inference at batch 1 and 32 for half of it each (the inference modes)
@@ -126,23 +134,24 @@ public final class LayersBenchmark {
                 }
                 try {
                     boolean profile = m.profile() && round == 0;
-                    Result r = inferenceOnly ? new Result(m.name()) : train(m.name(), m.graph(), batch, seconds, profile);
+                    Result r = inferenceOnly || m.plan() != null ? new Result(m.name())
+                            : train(m.name(), m.graph(), batch, seconds, profile);
                     double b1 = Double.NaN;
                     double b32 = Double.NaN;
                     if (m.inference()) {
                         Sampler sampler = profile ? new Sampler(Thread.currentThread()) : null;
-                        b1 = infer(m.graph(), 1, seconds / 2, m.name());
+                        b1 = infer(m, 1, seconds / 2);
                         if (sampler != null) {
                             sampler.stop();
                             r.inferProfile = sampler.counts;
                             r.inferSamples = sampler.total;
                         }
-                        b32 = infer(m.graph(), 32, seconds / 2, m.name());
+                        b32 = infer(m, 32, seconds / 2);
                     }
                     if (warmup) {
                         continue;
                     }
-                    if (!inferenceOnly) {
+                    if (!inferenceOnly && m.plan() == null) {
                         train.computeIfAbsent(m.name(), k -> new ArrayList<>()).add(r.train);
                     }
                     if (m.inference()) {
@@ -160,7 +169,7 @@ public final class LayersBenchmark {
             }
         }
         for (Result r : results) {
-            r.trainRuns = sorted(train.get(r.name));
+            r.trainRuns = sorted(train.getOrDefault(r.name, List.of()));
             r.train = median(r.trainRuns);
             r.infer1Runs = sorted(infer1.get(r.name));
             r.infer1 = median(r.infer1Runs);
@@ -177,6 +186,13 @@ public final class LayersBenchmark {
             System.out.printf(Locale.ROOT, "%-20s %12s %12s %12s | %22s | %22s | %s; %s; %s%n", r.name, num(r.train), num(r.infer1),
                     num(r.infer32), stock == null ? "-" : ratios(r, stock), ratios(r, dense), runs(r.trainRuns), runs(r.infer1Runs),
                     runs(r.infer32Runs));
+        }
+        Result planDense = results.stream().filter(r -> r.name.equals("plan dense")).findFirst().orElse(null);
+        Result plan24 = results.stream().filter(r -> r.name.equals("plan 2:4 frozen")).findFirst().orElse(null);
+        if (planDense != null && plan24 != null) {
+            System.out.printf(Locale.ROOT, "%nplan 2:4 frozen vs plan dense (b1 / b32): %s / %s; plan dense vs ours dense: %s / %s%n",
+                    ratio(plan24.infer1, planDense.infer1), ratio(plan24.infer32, planDense.infer32),
+                    ratio(planDense.infer1, dense.infer1), ratio(planDense.infer32, dense.infer32));
         }
         System.out.println();
         System.out.println("# load average at end: " + loadAverage());
@@ -312,15 +328,17 @@ public final class LayersBenchmark {
         return r;
     }
 
-    private static double infer(ComputationGraph g, int batch, double seconds, String name) {
+    private static double infer(Mode m, int batch, double seconds) {
+        String name = m.name();
         INDArray x = data(batch, 2).getFeatures();
+        Runnable pass = m.plan() != null ? () -> m.plan().output(x) : () -> m.graph().outputSingle(x);
         for (int i = 0; i < 3; i++) {
-            g.outputSingle(x);
+            pass.run();
         }
         long t0 = System.nanoTime();
         int n = 0;
         while (n < 3 || System.nanoTime() - t0 < seconds * 1e9) {
-            g.outputSingle(x);
+            pass.run();
             n++;
         }
         double el = (System.nanoTime() - t0) / 1e9;

@@ -11,7 +11,11 @@ import jdk.incubator.vector.VectorSpecies;
  * was packed just before). The R rows advance in lock step (R x V accumulators hide the FMA
  * latency and the loop overhead is shared); the index decoding is one load and multiply per entry.
  *
- * <p>{@code xp[index * pw - base]} is the first float of panel row {@code index}; {@code ybuf} holds
+ * <p>The entries come block-major ({@code NmLayout.Gather}): those of output {@code o} in the
+ * current block are {@code [ptr[pb + o], ptr[pb + o + 1])}, so a sweep over the outputs of a block
+ * reads them in order. An entry's index is its position inside the reduction block (0..63, one
+ * byte: 5 bytes per kept entry with its value);
+ * {@code xp[index * pw + bo]} is the first float of its panel row; {@code ybuf} holds
  * the accumulators of rows [o0, o1) from {@code yoff} on. Both sit 64-byte aligned in the
  * workspace (see {@code VectorGemm.Workspace}): unaligned 512-bit loads cost 1.5x here.
  *
@@ -33,15 +37,14 @@ final class NmGatherKernels {
     }
 
     /** Panel of 8 vector(s) (8 x L columns), 2 output rows at a time: 16 accumulators. */
-    static void gather8(int[] bptr, int nb, int b, int[] idx, float[] val, int o0, int o1, int base, float[] xp, float[] ybuf, int yoff) {
+    static void gather8(int[] ptr, int pb, byte[] idx, float[] val, int o0, int o1, int bo, float[] xp, float[] ybuf, int yoff) {
         final int pw = 8 * L;
-        final int stride = nb + 1;
         int o = o0;
         for (; o <= o1 - 2; o += 2) {
-            int e0 = bptr[(o + 0) * stride + b];
-            int n0 = bptr[(o + 0) * stride + b + 1] - e0;
-            int e1 = bptr[(o + 1) * stride + b];
-            int n1 = bptr[(o + 1) * stride + b + 1] - e1;
+            int e0 = ptr[pb + o + 0];
+            int n0 = ptr[pb + o + 0 + 1] - e0;
+            int e1 = ptr[pb + o + 1];
+            int n1 = ptr[pb + o + 1 + 1] - e1;
             int common = Math.min(n0, n1);
             int yo = yoff + (o - o0) * pw;
             FloatVector a00 = FloatVector.fromArray(S, ybuf, yo + 0 * pw + 0 * L);
@@ -61,7 +64,7 @@ final class NmGatherKernels {
             FloatVector a16 = FloatVector.fromArray(S, ybuf, yo + 1 * pw + 6 * L);
             FloatVector a17 = FloatVector.fromArray(S, ybuf, yo + 1 * pw + 7 * L);
             for (int j = 0; j < common; j++) {
-                int x0 = idx[e0 + j] * pw - base;
+                int x0 = idx[e0 + j] * pw + bo;
                 FloatVector w0 = FloatVector.broadcast(S, val[e0 + j]);
                 a00 = w0.fma(FloatVector.fromArray(S, xp, x0 + 0 * L), a00);
                 a01 = w0.fma(FloatVector.fromArray(S, xp, x0 + 1 * L), a01);
@@ -71,7 +74,7 @@ final class NmGatherKernels {
                 a05 = w0.fma(FloatVector.fromArray(S, xp, x0 + 5 * L), a05);
                 a06 = w0.fma(FloatVector.fromArray(S, xp, x0 + 6 * L), a06);
                 a07 = w0.fma(FloatVector.fromArray(S, xp, x0 + 7 * L), a07);
-                int x1 = idx[e1 + j] * pw - base;
+                int x1 = idx[e1 + j] * pw + bo;
                 FloatVector w1 = FloatVector.broadcast(S, val[e1 + j]);
                 a10 = w1.fma(FloatVector.fromArray(S, xp, x1 + 0 * L), a10);
                 a11 = w1.fma(FloatVector.fromArray(S, xp, x1 + 1 * L), a11);
@@ -99,19 +102,19 @@ final class NmGatherKernels {
             a16.intoArray(ybuf, yo + 1 * pw + 6 * L);
             a17.intoArray(ybuf, yo + 1 * pw + 7 * L);
             if (n0 > common) { // a row with more kept entries in this block than the others
-                row8(idx, val, e0 + common, e0 + n0, base, xp, ybuf, yo + 0 * pw);
+                row8(idx, val, e0 + common, e0 + n0, bo, xp, ybuf, yo + 0 * pw);
             }
             if (n1 > common) { // a row with more kept entries in this block than the others
-                row8(idx, val, e1 + common, e1 + n1, base, xp, ybuf, yo + 1 * pw);
+                row8(idx, val, e1 + common, e1 + n1, bo, xp, ybuf, yo + 1 * pw);
             }
         }
         for (; o < o1; o++) { // row tail
-            row8(idx, val, bptr[o * stride + b], bptr[o * stride + b + 1], base, xp, ybuf, yoff + (o - o0) * pw);
+            row8(idx, val, ptr[pb + o], ptr[pb + o + 1], bo, xp, ybuf, yoff + (o - o0) * pw);
         }
     }
 
     /** Kept entries [e, e1) of one row into its 8 accumulator vectors at {@code ybuf[yo]}. */
-    private static void row8(int[] idx, float[] val, int e, int e1, int base, float[] xp, float[] ybuf, int yo) {
+    private static void row8(byte[] idx, float[] val, int e, int e1, int bo, float[] xp, float[] ybuf, int yo) {
         final int pw = 8 * L;
         FloatVector a0 = FloatVector.fromArray(S, ybuf, yo + 0 * L);
         FloatVector a1 = FloatVector.fromArray(S, ybuf, yo + 1 * L);
@@ -122,7 +125,7 @@ final class NmGatherKernels {
         FloatVector a6 = FloatVector.fromArray(S, ybuf, yo + 6 * L);
         FloatVector a7 = FloatVector.fromArray(S, ybuf, yo + 7 * L);
         for (; e < e1; e++) {
-            int x = idx[e] * pw - base;
+            int x = idx[e] * pw + bo;
             FloatVector w = FloatVector.broadcast(S, val[e]);
             a0 = w.fma(FloatVector.fromArray(S, xp, x + 0 * L), a0);
             a1 = w.fma(FloatVector.fromArray(S, xp, x + 1 * L), a1);
@@ -144,19 +147,18 @@ final class NmGatherKernels {
     }
 
     /** Panel of 4 vector(s) (4 x L columns), 4 output rows at a time: 16 accumulators. */
-    static void gather4(int[] bptr, int nb, int b, int[] idx, float[] val, int o0, int o1, int base, float[] xp, float[] ybuf, int yoff) {
+    static void gather4(int[] ptr, int pb, byte[] idx, float[] val, int o0, int o1, int bo, float[] xp, float[] ybuf, int yoff) {
         final int pw = 4 * L;
-        final int stride = nb + 1;
         int o = o0;
         for (; o <= o1 - 4; o += 4) {
-            int e0 = bptr[(o + 0) * stride + b];
-            int n0 = bptr[(o + 0) * stride + b + 1] - e0;
-            int e1 = bptr[(o + 1) * stride + b];
-            int n1 = bptr[(o + 1) * stride + b + 1] - e1;
-            int e2 = bptr[(o + 2) * stride + b];
-            int n2 = bptr[(o + 2) * stride + b + 1] - e2;
-            int e3 = bptr[(o + 3) * stride + b];
-            int n3 = bptr[(o + 3) * stride + b + 1] - e3;
+            int e0 = ptr[pb + o + 0];
+            int n0 = ptr[pb + o + 0 + 1] - e0;
+            int e1 = ptr[pb + o + 1];
+            int n1 = ptr[pb + o + 1 + 1] - e1;
+            int e2 = ptr[pb + o + 2];
+            int n2 = ptr[pb + o + 2 + 1] - e2;
+            int e3 = ptr[pb + o + 3];
+            int n3 = ptr[pb + o + 3 + 1] - e3;
             int common = Math.min(Math.min(Math.min(n0, n1), n2), n3);
             int yo = yoff + (o - o0) * pw;
             FloatVector a00 = FloatVector.fromArray(S, ybuf, yo + 0 * pw + 0 * L);
@@ -176,25 +178,25 @@ final class NmGatherKernels {
             FloatVector a32 = FloatVector.fromArray(S, ybuf, yo + 3 * pw + 2 * L);
             FloatVector a33 = FloatVector.fromArray(S, ybuf, yo + 3 * pw + 3 * L);
             for (int j = 0; j < common; j++) {
-                int x0 = idx[e0 + j] * pw - base;
+                int x0 = idx[e0 + j] * pw + bo;
                 FloatVector w0 = FloatVector.broadcast(S, val[e0 + j]);
                 a00 = w0.fma(FloatVector.fromArray(S, xp, x0 + 0 * L), a00);
                 a01 = w0.fma(FloatVector.fromArray(S, xp, x0 + 1 * L), a01);
                 a02 = w0.fma(FloatVector.fromArray(S, xp, x0 + 2 * L), a02);
                 a03 = w0.fma(FloatVector.fromArray(S, xp, x0 + 3 * L), a03);
-                int x1 = idx[e1 + j] * pw - base;
+                int x1 = idx[e1 + j] * pw + bo;
                 FloatVector w1 = FloatVector.broadcast(S, val[e1 + j]);
                 a10 = w1.fma(FloatVector.fromArray(S, xp, x1 + 0 * L), a10);
                 a11 = w1.fma(FloatVector.fromArray(S, xp, x1 + 1 * L), a11);
                 a12 = w1.fma(FloatVector.fromArray(S, xp, x1 + 2 * L), a12);
                 a13 = w1.fma(FloatVector.fromArray(S, xp, x1 + 3 * L), a13);
-                int x2 = idx[e2 + j] * pw - base;
+                int x2 = idx[e2 + j] * pw + bo;
                 FloatVector w2 = FloatVector.broadcast(S, val[e2 + j]);
                 a20 = w2.fma(FloatVector.fromArray(S, xp, x2 + 0 * L), a20);
                 a21 = w2.fma(FloatVector.fromArray(S, xp, x2 + 1 * L), a21);
                 a22 = w2.fma(FloatVector.fromArray(S, xp, x2 + 2 * L), a22);
                 a23 = w2.fma(FloatVector.fromArray(S, xp, x2 + 3 * L), a23);
-                int x3 = idx[e3 + j] * pw - base;
+                int x3 = idx[e3 + j] * pw + bo;
                 FloatVector w3 = FloatVector.broadcast(S, val[e3 + j]);
                 a30 = w3.fma(FloatVector.fromArray(S, xp, x3 + 0 * L), a30);
                 a31 = w3.fma(FloatVector.fromArray(S, xp, x3 + 1 * L), a31);
@@ -218,32 +220,32 @@ final class NmGatherKernels {
             a32.intoArray(ybuf, yo + 3 * pw + 2 * L);
             a33.intoArray(ybuf, yo + 3 * pw + 3 * L);
             if (n0 > common) { // a row with more kept entries in this block than the others
-                row4(idx, val, e0 + common, e0 + n0, base, xp, ybuf, yo + 0 * pw);
+                row4(idx, val, e0 + common, e0 + n0, bo, xp, ybuf, yo + 0 * pw);
             }
             if (n1 > common) { // a row with more kept entries in this block than the others
-                row4(idx, val, e1 + common, e1 + n1, base, xp, ybuf, yo + 1 * pw);
+                row4(idx, val, e1 + common, e1 + n1, bo, xp, ybuf, yo + 1 * pw);
             }
             if (n2 > common) { // a row with more kept entries in this block than the others
-                row4(idx, val, e2 + common, e2 + n2, base, xp, ybuf, yo + 2 * pw);
+                row4(idx, val, e2 + common, e2 + n2, bo, xp, ybuf, yo + 2 * pw);
             }
             if (n3 > common) { // a row with more kept entries in this block than the others
-                row4(idx, val, e3 + common, e3 + n3, base, xp, ybuf, yo + 3 * pw);
+                row4(idx, val, e3 + common, e3 + n3, bo, xp, ybuf, yo + 3 * pw);
             }
         }
         for (; o < o1; o++) { // row tail
-            row4(idx, val, bptr[o * stride + b], bptr[o * stride + b + 1], base, xp, ybuf, yoff + (o - o0) * pw);
+            row4(idx, val, ptr[pb + o], ptr[pb + o + 1], bo, xp, ybuf, yoff + (o - o0) * pw);
         }
     }
 
     /** Kept entries [e, e1) of one row into its 4 accumulator vectors at {@code ybuf[yo]}. */
-    private static void row4(int[] idx, float[] val, int e, int e1, int base, float[] xp, float[] ybuf, int yo) {
+    private static void row4(byte[] idx, float[] val, int e, int e1, int bo, float[] xp, float[] ybuf, int yo) {
         final int pw = 4 * L;
         FloatVector a0 = FloatVector.fromArray(S, ybuf, yo + 0 * L);
         FloatVector a1 = FloatVector.fromArray(S, ybuf, yo + 1 * L);
         FloatVector a2 = FloatVector.fromArray(S, ybuf, yo + 2 * L);
         FloatVector a3 = FloatVector.fromArray(S, ybuf, yo + 3 * L);
         for (; e < e1; e++) {
-            int x = idx[e] * pw - base;
+            int x = idx[e] * pw + bo;
             FloatVector w = FloatVector.broadcast(S, val[e]);
             a0 = w.fma(FloatVector.fromArray(S, xp, x + 0 * L), a0);
             a1 = w.fma(FloatVector.fromArray(S, xp, x + 1 * L), a1);
@@ -257,19 +259,18 @@ final class NmGatherKernels {
     }
 
     /** Panel of 2 vector(s) (2 x L columns), 4 output rows at a time: 8 accumulators. */
-    static void gather2(int[] bptr, int nb, int b, int[] idx, float[] val, int o0, int o1, int base, float[] xp, float[] ybuf, int yoff) {
+    static void gather2(int[] ptr, int pb, byte[] idx, float[] val, int o0, int o1, int bo, float[] xp, float[] ybuf, int yoff) {
         final int pw = 2 * L;
-        final int stride = nb + 1;
         int o = o0;
         for (; o <= o1 - 4; o += 4) {
-            int e0 = bptr[(o + 0) * stride + b];
-            int n0 = bptr[(o + 0) * stride + b + 1] - e0;
-            int e1 = bptr[(o + 1) * stride + b];
-            int n1 = bptr[(o + 1) * stride + b + 1] - e1;
-            int e2 = bptr[(o + 2) * stride + b];
-            int n2 = bptr[(o + 2) * stride + b + 1] - e2;
-            int e3 = bptr[(o + 3) * stride + b];
-            int n3 = bptr[(o + 3) * stride + b + 1] - e3;
+            int e0 = ptr[pb + o + 0];
+            int n0 = ptr[pb + o + 0 + 1] - e0;
+            int e1 = ptr[pb + o + 1];
+            int n1 = ptr[pb + o + 1 + 1] - e1;
+            int e2 = ptr[pb + o + 2];
+            int n2 = ptr[pb + o + 2 + 1] - e2;
+            int e3 = ptr[pb + o + 3];
+            int n3 = ptr[pb + o + 3 + 1] - e3;
             int common = Math.min(Math.min(Math.min(n0, n1), n2), n3);
             int yo = yoff + (o - o0) * pw;
             FloatVector a00 = FloatVector.fromArray(S, ybuf, yo + 0 * pw + 0 * L);
@@ -281,19 +282,19 @@ final class NmGatherKernels {
             FloatVector a30 = FloatVector.fromArray(S, ybuf, yo + 3 * pw + 0 * L);
             FloatVector a31 = FloatVector.fromArray(S, ybuf, yo + 3 * pw + 1 * L);
             for (int j = 0; j < common; j++) {
-                int x0 = idx[e0 + j] * pw - base;
+                int x0 = idx[e0 + j] * pw + bo;
                 FloatVector w0 = FloatVector.broadcast(S, val[e0 + j]);
                 a00 = w0.fma(FloatVector.fromArray(S, xp, x0 + 0 * L), a00);
                 a01 = w0.fma(FloatVector.fromArray(S, xp, x0 + 1 * L), a01);
-                int x1 = idx[e1 + j] * pw - base;
+                int x1 = idx[e1 + j] * pw + bo;
                 FloatVector w1 = FloatVector.broadcast(S, val[e1 + j]);
                 a10 = w1.fma(FloatVector.fromArray(S, xp, x1 + 0 * L), a10);
                 a11 = w1.fma(FloatVector.fromArray(S, xp, x1 + 1 * L), a11);
-                int x2 = idx[e2 + j] * pw - base;
+                int x2 = idx[e2 + j] * pw + bo;
                 FloatVector w2 = FloatVector.broadcast(S, val[e2 + j]);
                 a20 = w2.fma(FloatVector.fromArray(S, xp, x2 + 0 * L), a20);
                 a21 = w2.fma(FloatVector.fromArray(S, xp, x2 + 1 * L), a21);
-                int x3 = idx[e3 + j] * pw - base;
+                int x3 = idx[e3 + j] * pw + bo;
                 FloatVector w3 = FloatVector.broadcast(S, val[e3 + j]);
                 a30 = w3.fma(FloatVector.fromArray(S, xp, x3 + 0 * L), a30);
                 a31 = w3.fma(FloatVector.fromArray(S, xp, x3 + 1 * L), a31);
@@ -307,30 +308,30 @@ final class NmGatherKernels {
             a30.intoArray(ybuf, yo + 3 * pw + 0 * L);
             a31.intoArray(ybuf, yo + 3 * pw + 1 * L);
             if (n0 > common) { // a row with more kept entries in this block than the others
-                row2(idx, val, e0 + common, e0 + n0, base, xp, ybuf, yo + 0 * pw);
+                row2(idx, val, e0 + common, e0 + n0, bo, xp, ybuf, yo + 0 * pw);
             }
             if (n1 > common) { // a row with more kept entries in this block than the others
-                row2(idx, val, e1 + common, e1 + n1, base, xp, ybuf, yo + 1 * pw);
+                row2(idx, val, e1 + common, e1 + n1, bo, xp, ybuf, yo + 1 * pw);
             }
             if (n2 > common) { // a row with more kept entries in this block than the others
-                row2(idx, val, e2 + common, e2 + n2, base, xp, ybuf, yo + 2 * pw);
+                row2(idx, val, e2 + common, e2 + n2, bo, xp, ybuf, yo + 2 * pw);
             }
             if (n3 > common) { // a row with more kept entries in this block than the others
-                row2(idx, val, e3 + common, e3 + n3, base, xp, ybuf, yo + 3 * pw);
+                row2(idx, val, e3 + common, e3 + n3, bo, xp, ybuf, yo + 3 * pw);
             }
         }
         for (; o < o1; o++) { // row tail
-            row2(idx, val, bptr[o * stride + b], bptr[o * stride + b + 1], base, xp, ybuf, yoff + (o - o0) * pw);
+            row2(idx, val, ptr[pb + o], ptr[pb + o + 1], bo, xp, ybuf, yoff + (o - o0) * pw);
         }
     }
 
     /** Kept entries [e, e1) of one row into its 2 accumulator vectors at {@code ybuf[yo]}. */
-    private static void row2(int[] idx, float[] val, int e, int e1, int base, float[] xp, float[] ybuf, int yo) {
+    private static void row2(byte[] idx, float[] val, int e, int e1, int bo, float[] xp, float[] ybuf, int yo) {
         final int pw = 2 * L;
         FloatVector a0 = FloatVector.fromArray(S, ybuf, yo + 0 * L);
         FloatVector a1 = FloatVector.fromArray(S, ybuf, yo + 1 * L);
         for (; e < e1; e++) {
-            int x = idx[e] * pw - base;
+            int x = idx[e] * pw + bo;
             FloatVector w = FloatVector.broadcast(S, val[e]);
             a0 = w.fma(FloatVector.fromArray(S, xp, x + 0 * L), a0);
             a1 = w.fma(FloatVector.fromArray(S, xp, x + 1 * L), a1);
@@ -340,27 +341,26 @@ final class NmGatherKernels {
     }
 
     /** Panel of 1 vector(s) (1 x L columns), 8 output rows at a time: 8 accumulators. */
-    static void gather1(int[] bptr, int nb, int b, int[] idx, float[] val, int o0, int o1, int base, float[] xp, float[] ybuf, int yoff) {
+    static void gather1(int[] ptr, int pb, byte[] idx, float[] val, int o0, int o1, int bo, float[] xp, float[] ybuf, int yoff) {
         final int pw = 1 * L;
-        final int stride = nb + 1;
         int o = o0;
         for (; o <= o1 - 8; o += 8) {
-            int e0 = bptr[(o + 0) * stride + b];
-            int n0 = bptr[(o + 0) * stride + b + 1] - e0;
-            int e1 = bptr[(o + 1) * stride + b];
-            int n1 = bptr[(o + 1) * stride + b + 1] - e1;
-            int e2 = bptr[(o + 2) * stride + b];
-            int n2 = bptr[(o + 2) * stride + b + 1] - e2;
-            int e3 = bptr[(o + 3) * stride + b];
-            int n3 = bptr[(o + 3) * stride + b + 1] - e3;
-            int e4 = bptr[(o + 4) * stride + b];
-            int n4 = bptr[(o + 4) * stride + b + 1] - e4;
-            int e5 = bptr[(o + 5) * stride + b];
-            int n5 = bptr[(o + 5) * stride + b + 1] - e5;
-            int e6 = bptr[(o + 6) * stride + b];
-            int n6 = bptr[(o + 6) * stride + b + 1] - e6;
-            int e7 = bptr[(o + 7) * stride + b];
-            int n7 = bptr[(o + 7) * stride + b + 1] - e7;
+            int e0 = ptr[pb + o + 0];
+            int n0 = ptr[pb + o + 0 + 1] - e0;
+            int e1 = ptr[pb + o + 1];
+            int n1 = ptr[pb + o + 1 + 1] - e1;
+            int e2 = ptr[pb + o + 2];
+            int n2 = ptr[pb + o + 2 + 1] - e2;
+            int e3 = ptr[pb + o + 3];
+            int n3 = ptr[pb + o + 3 + 1] - e3;
+            int e4 = ptr[pb + o + 4];
+            int n4 = ptr[pb + o + 4 + 1] - e4;
+            int e5 = ptr[pb + o + 5];
+            int n5 = ptr[pb + o + 5 + 1] - e5;
+            int e6 = ptr[pb + o + 6];
+            int n6 = ptr[pb + o + 6 + 1] - e6;
+            int e7 = ptr[pb + o + 7];
+            int n7 = ptr[pb + o + 7 + 1] - e7;
             int common = Math.min(Math.min(Math.min(Math.min(Math.min(Math.min(Math.min(n0, n1), n2), n3), n4), n5), n6), n7);
             int yo = yoff + (o - o0) * pw;
             FloatVector a00 = FloatVector.fromArray(S, ybuf, yo + 0 * pw + 0 * L);
@@ -372,28 +372,28 @@ final class NmGatherKernels {
             FloatVector a60 = FloatVector.fromArray(S, ybuf, yo + 6 * pw + 0 * L);
             FloatVector a70 = FloatVector.fromArray(S, ybuf, yo + 7 * pw + 0 * L);
             for (int j = 0; j < common; j++) {
-                int x0 = idx[e0 + j] * pw - base;
+                int x0 = idx[e0 + j] * pw + bo;
                 FloatVector w0 = FloatVector.broadcast(S, val[e0 + j]);
                 a00 = w0.fma(FloatVector.fromArray(S, xp, x0 + 0 * L), a00);
-                int x1 = idx[e1 + j] * pw - base;
+                int x1 = idx[e1 + j] * pw + bo;
                 FloatVector w1 = FloatVector.broadcast(S, val[e1 + j]);
                 a10 = w1.fma(FloatVector.fromArray(S, xp, x1 + 0 * L), a10);
-                int x2 = idx[e2 + j] * pw - base;
+                int x2 = idx[e2 + j] * pw + bo;
                 FloatVector w2 = FloatVector.broadcast(S, val[e2 + j]);
                 a20 = w2.fma(FloatVector.fromArray(S, xp, x2 + 0 * L), a20);
-                int x3 = idx[e3 + j] * pw - base;
+                int x3 = idx[e3 + j] * pw + bo;
                 FloatVector w3 = FloatVector.broadcast(S, val[e3 + j]);
                 a30 = w3.fma(FloatVector.fromArray(S, xp, x3 + 0 * L), a30);
-                int x4 = idx[e4 + j] * pw - base;
+                int x4 = idx[e4 + j] * pw + bo;
                 FloatVector w4 = FloatVector.broadcast(S, val[e4 + j]);
                 a40 = w4.fma(FloatVector.fromArray(S, xp, x4 + 0 * L), a40);
-                int x5 = idx[e5 + j] * pw - base;
+                int x5 = idx[e5 + j] * pw + bo;
                 FloatVector w5 = FloatVector.broadcast(S, val[e5 + j]);
                 a50 = w5.fma(FloatVector.fromArray(S, xp, x5 + 0 * L), a50);
-                int x6 = idx[e6 + j] * pw - base;
+                int x6 = idx[e6 + j] * pw + bo;
                 FloatVector w6 = FloatVector.broadcast(S, val[e6 + j]);
                 a60 = w6.fma(FloatVector.fromArray(S, xp, x6 + 0 * L), a60);
-                int x7 = idx[e7 + j] * pw - base;
+                int x7 = idx[e7 + j] * pw + bo;
                 FloatVector w7 = FloatVector.broadcast(S, val[e7 + j]);
                 a70 = w7.fma(FloatVector.fromArray(S, xp, x7 + 0 * L), a70);
             }
@@ -406,41 +406,41 @@ final class NmGatherKernels {
             a60.intoArray(ybuf, yo + 6 * pw + 0 * L);
             a70.intoArray(ybuf, yo + 7 * pw + 0 * L);
             if (n0 > common) { // a row with more kept entries in this block than the others
-                row1(idx, val, e0 + common, e0 + n0, base, xp, ybuf, yo + 0 * pw);
+                row1(idx, val, e0 + common, e0 + n0, bo, xp, ybuf, yo + 0 * pw);
             }
             if (n1 > common) { // a row with more kept entries in this block than the others
-                row1(idx, val, e1 + common, e1 + n1, base, xp, ybuf, yo + 1 * pw);
+                row1(idx, val, e1 + common, e1 + n1, bo, xp, ybuf, yo + 1 * pw);
             }
             if (n2 > common) { // a row with more kept entries in this block than the others
-                row1(idx, val, e2 + common, e2 + n2, base, xp, ybuf, yo + 2 * pw);
+                row1(idx, val, e2 + common, e2 + n2, bo, xp, ybuf, yo + 2 * pw);
             }
             if (n3 > common) { // a row with more kept entries in this block than the others
-                row1(idx, val, e3 + common, e3 + n3, base, xp, ybuf, yo + 3 * pw);
+                row1(idx, val, e3 + common, e3 + n3, bo, xp, ybuf, yo + 3 * pw);
             }
             if (n4 > common) { // a row with more kept entries in this block than the others
-                row1(idx, val, e4 + common, e4 + n4, base, xp, ybuf, yo + 4 * pw);
+                row1(idx, val, e4 + common, e4 + n4, bo, xp, ybuf, yo + 4 * pw);
             }
             if (n5 > common) { // a row with more kept entries in this block than the others
-                row1(idx, val, e5 + common, e5 + n5, base, xp, ybuf, yo + 5 * pw);
+                row1(idx, val, e5 + common, e5 + n5, bo, xp, ybuf, yo + 5 * pw);
             }
             if (n6 > common) { // a row with more kept entries in this block than the others
-                row1(idx, val, e6 + common, e6 + n6, base, xp, ybuf, yo + 6 * pw);
+                row1(idx, val, e6 + common, e6 + n6, bo, xp, ybuf, yo + 6 * pw);
             }
             if (n7 > common) { // a row with more kept entries in this block than the others
-                row1(idx, val, e7 + common, e7 + n7, base, xp, ybuf, yo + 7 * pw);
+                row1(idx, val, e7 + common, e7 + n7, bo, xp, ybuf, yo + 7 * pw);
             }
         }
         for (; o < o1; o++) { // row tail
-            row1(idx, val, bptr[o * stride + b], bptr[o * stride + b + 1], base, xp, ybuf, yoff + (o - o0) * pw);
+            row1(idx, val, ptr[pb + o], ptr[pb + o + 1], bo, xp, ybuf, yoff + (o - o0) * pw);
         }
     }
 
     /** Kept entries [e, e1) of one row into its 1 accumulator vectors at {@code ybuf[yo]}. */
-    private static void row1(int[] idx, float[] val, int e, int e1, int base, float[] xp, float[] ybuf, int yo) {
+    private static void row1(byte[] idx, float[] val, int e, int e1, int bo, float[] xp, float[] ybuf, int yo) {
         final int pw = 1 * L;
         FloatVector a0 = FloatVector.fromArray(S, ybuf, yo + 0 * L);
         for (; e < e1; e++) {
-            int x = idx[e] * pw - base;
+            int x = idx[e] * pw + bo;
             FloatVector w = FloatVector.broadcast(S, val[e]);
             a0 = w.fma(FloatVector.fromArray(S, xp, x + 0 * L), a0);
         }

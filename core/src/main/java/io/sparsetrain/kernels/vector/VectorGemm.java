@@ -431,12 +431,15 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
         int k = w.k();
         GemmKernels.checkLength("packed", packed, off + (long) PackedProducts.packedColumns(plan) * k);
         NmLayout l = w.layout();
-        packedGather(l.rowBlockPtr(KB), l.kIndex(), l.rowValues(), w.rows(), k, packed, off, plan, y, cols);
+        packedGather(l.rowGather(KB), k, packed, off, plan, y, cols);
     }
 
     /** The gather product on pre-packed panels (plan in columns). */
-    private void packedGather(int[] bptr, int[] idx, float[] val, int nOut, int k, float[] packed, int off, int[] plan,
-                              float[] y, int cols) {
+    private void packedGather(NmLayout.Gather g, int k, float[] packed, int off, int[] plan, float[] y, int cols) {
+        int nOut = g.outputs();
+        int[] ptr = g.ptr();
+        byte[] idx = g.idx();
+        float[] val = g.val();
         int panels = plan.length / 2;
         KernelThreads t = threads();
         int chunk = rowChunk(nOut, panels, t.threads(), NmLayout.LOCKSTEP_ROWS);
@@ -454,13 +457,14 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
             float[] ybuf = ws.acc(0, accFloats);
             int yoff = ws.accOffset(0, accFloats);
             Arrays.fill(ybuf, yoff, yoff + accFloats, 0f);
-            int base = -(off + c0 * k);
             for (int b = 0; b < nb; b++) {
+                int bo = off + c0 * k + b * KB * pw; // the block's first panel row
+                int pb = g.blockBase(b);
                 switch (v) {
-                    case 8 -> NmGatherKernels.gather8(bptr, nb, b, idx, val, o0, o1, base, packed, ybuf, yoff);
-                    case 4 -> NmGatherKernels.gather4(bptr, nb, b, idx, val, o0, o1, base, packed, ybuf, yoff);
-                    case 2 -> NmGatherKernels.gather2(bptr, nb, b, idx, val, o0, o1, base, packed, ybuf, yoff);
-                    default -> NmGatherKernels.gather1(bptr, nb, b, idx, val, o0, o1, base, packed, ybuf, yoff);
+                    case 8 -> NmGatherKernels.gather8(ptr, pb, idx, val, o0, o1, bo, packed, ybuf, yoff);
+                    case 4 -> NmGatherKernels.gather4(ptr, pb, idx, val, o0, o1, bo, packed, ybuf, yoff);
+                    case 2 -> NmGatherKernels.gather2(ptr, pb, idx, val, o0, o1, bo, packed, ybuf, yoff);
+                    default -> NmGatherKernels.gather1(ptr, pb, idx, val, o0, o1, bo, packed, ybuf, yoff);
                 }
             }
             unpackPanel(ybuf, yoff, pw, o0, o1, y, cols, c0);
@@ -491,14 +495,13 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     public void nmForward(NmMatrix w, float[] x, float[] y, int cols) {
         GemmKernels.checkNm(w, x, w.k(), y, w.rows(), cols, "x", "y");
         NmLayout l = w.layout();
-        gatherProduct(l.rowBlockPtr(KB), l.kIndex(), l.rowValues(), w.rows(), w.k(), x, y, cols);
+        gatherProduct(l.rowGather(KB), w.k(), x, y, cols);
     }
 
     @Override
     public void nmBackwardInput(NmMatrix w, float[] dy, float[] dx, int cols) {
         GemmKernels.checkNm(w, dy, w.rows(), dx, w.k(), cols, "dy", "dx");
-        NmLayout.Lockstep l = w.layout().colLockstep(KB);
-        gatherProduct(l.bptr(), l.idx(), l.val(), w.k(), w.rows(), dy, dx, cols);
+        gatherProduct(w.layout().colGather(KB), w.rows(), dy, dx, cols);
     }
 
     /**
@@ -521,11 +524,14 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
     }
 
     /**
-     * out [nOut, cols] = A * in [inner, cols] for a CSR matrix A (idx, val) whose rows are split
-     * into blocks of KB inner indices by bptr (see {@link NmLayout#rowBlockPtr(int)}).
+     * out [nOut, cols] = A * in [inner, cols] for a sparse matrix A in the block-major gather layout
+     * (blocks of KB inner indices; see {@link NmLayout.Gather}).
      */
-    private void gatherProduct(int[] bptr, int[] idx, float[] val, int nOut, int inner,
-                               float[] in, float[] out, int cols) {
+    private void gatherProduct(NmLayout.Gather g, int inner, float[] in, float[] out, int cols) {
+        int nOut = g.outputs();
+        int[] ptr = g.ptr();
+        byte[] idx = g.idx();
+        float[] val = g.val();
         int[] plan = nmPanels(cols);
         int panels = plan.length / 2;
         KernelThreads t = threads();
@@ -544,7 +550,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
                 int w = wplan[2 * p + 1];
                 packSlab(in, cols, b * KB, Math.min(inner, b * KB + KB), c0, w, packed, off + c0 * inner + b * KB * w);
             });
-            packedGather(bptr, idx, val, nOut, inner, packed, off, wplan, out, cols);
+            packedGather(g, inner, packed, off, wplan, out, cols);
             return;
         }
         t.parallelFor(panels * chunks, task -> {
@@ -564,12 +570,13 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
                 int kb0 = b * KB;
                 int kb1 = Math.min(inner, kb0 + KB);
                 packSlab(in, cols, kb0, kb1, c0, pw, xp, ws.slab());
-                int base = kb0 * pw - ws.slab();
+                int bo = ws.slab(); // the slab holds just this block
+                int pb = g.blockBase(b);
                 switch (v) {
-                    case 8 -> NmGatherKernels.gather8(bptr, nb, b, idx, val, o0, o1, base, xp, ybuf, yoff);
-                    case 4 -> NmGatherKernels.gather4(bptr, nb, b, idx, val, o0, o1, base, xp, ybuf, yoff);
-                    case 2 -> NmGatherKernels.gather2(bptr, nb, b, idx, val, o0, o1, base, xp, ybuf, yoff);
-                    default -> NmGatherKernels.gather1(bptr, nb, b, idx, val, o0, o1, base, xp, ybuf, yoff);
+                    case 8 -> NmGatherKernels.gather8(ptr, pb, idx, val, o0, o1, bo, xp, ybuf, yoff);
+                    case 4 -> NmGatherKernels.gather4(ptr, pb, idx, val, o0, o1, bo, xp, ybuf, yoff);
+                    case 2 -> NmGatherKernels.gather2(ptr, pb, idx, val, o0, o1, bo, xp, ybuf, yoff);
+                    default -> NmGatherKernels.gather1(ptr, pb, idx, val, o0, o1, bo, xp, ybuf, yoff);
                 }
             }
             unpackPanel(ybuf, yoff, pw, o0, o1, out, cols, c0);

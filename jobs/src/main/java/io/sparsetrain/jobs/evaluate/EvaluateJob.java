@@ -9,6 +9,7 @@ import io.sparsetrain.jobs.evaluate.EvaluationResult.ModelResult;
 import io.sparsetrain.jobs.train.model.PrunableModel;
 import io.sparsetrain.jobs.train.pruning.DriverPruningControl;
 import io.sparsetrain.nn.MaskedNetwork;
+import io.sparsetrain.nn.infer.InferencePlan;
 import io.sparsetrain.nn.layers.SparseLayer;
 import io.sparsetrain.prune.Mask;
 import io.sparsetrain.prune.MaskSet;
@@ -661,9 +662,32 @@ public final class EvaluateJob {
     } else {
       mr.speed.note = "no layer runs on compressed N:M kernels: the model as loaded is already on the dense path";
     }
+    // the same two models compiled into inference plans (batch norm folded, ReLU fused, no DL4J graph); checked
+    // against the graph on the sample before they are timed
+    InferencePlan planLoaded = null;
+    InferencePlan planDense = null;
+    try {
+      planLoaded = InferencePlan.compile(m.evaluated());
+      planDense = dense != null ? InferencePlan.compile(dense) : null;
+      INDArray a = m.evaluated().outputSingle(false, x);
+      INDArray p = planLoaded.output(x);
+      int[] pa = Nd4j.argMax(a, 1).toIntVector();
+      int[] pp = Nd4j.argMax(p, 1).toIntVector();
+      int same = 0;
+      for (int i = 0; i < n; i++) {
+        same += pa[i] == pp[i] ? 1 : 0;
+      }
+      mr.speed.planAgreement = same / (double) n;
+      mr.speed.planMaxProbabilityDifference = Transforms.abs(a.sub(p)).maxNumber().doubleValue();
+      mr.speed.planSteps = planLoaded.describe();
+    } catch (UnsupportedOperationException e) {
+      mr.speed.planNote = "no inference plan: " + e.getMessage();
+      planLoaded = null;
+      planDense = null;
+    }
     if (o.speedReps() > 0) {
-      mr.speed.points = SpeedBenchmark.run(m.evaluated(), dense, x, o.speedBatches(), o.speedReps(),
-          o.speedRepSeconds(), o.speedWarmupSeconds(), progress, tag);
+      mr.speed.points = SpeedBenchmark.run(m.evaluated(), dense, planLoaded, planDense, x, o.speedBatches(),
+          o.speedReps(), o.speedRepSeconds(), o.speedWarmupSeconds(), progress, tag);
     }
   }
 }

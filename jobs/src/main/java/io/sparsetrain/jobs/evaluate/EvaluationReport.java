@@ -251,6 +251,19 @@ final class EvaluationReport {
         }
         c.addSeries((dense ? "densified" : "as loaded") + ", batch " + b, labels, ys);
       }
+      List<Double> plan = new ArrayList<>();
+      for (ModelResult m : r.models) {
+        double v = 0;
+        for (SpeedBenchmark.Point p : m.speed.points) {
+          if (p.batch() == b && p.planLoaded() != null) {
+            v = p.planLoaded().median();
+          }
+        }
+        plan.add(v);
+      }
+      if (plan.stream().anyMatch(v -> v > 0)) {
+        c.addSeries("inference plan, batch " + b, labels, plan);
+      }
     }
     if (batches.isEmpty()) {
       c.addSeries("(not measured)", List.of("(none)"), List.of(0.0));
@@ -375,9 +388,12 @@ final class EvaluationReport {
         + "each variant for at least --speed-warmup-seconds and then until its time per call is stable (two windows "
         + "within 10%, at most " + (int) SpeedBenchmark.MAX_WARMUP_SECONDS + " s; the Vector API kernels are slow "
         + "until the JIT has compiled them, which takes long on a loaded machine), then repetitions that alternate the model as loaded (frozen N:M layers on the compressed kernels) and the "
-        + "same model densified (every sparse layer unfrozen: W*M on the dense path). min / median / max images/s "
+        + "same model densified (every sparse layer unfrozen: W*M on the dense path), and both compiled into inference "
+        + "plans (batch norm folded into the convolutions, ReLU fused, run outside DL4J's graph; checked against the "
+        + "graph on the same images first). min / median / max images/s "
         + "over the repetitions.</p>\n<table><tr><th>model</th><th>batch</th><th>as loaded min / median / max</th>"
-        + "<th>densified min / median / max</th><th>ratio (median)</th><th>top-1 agreement</th></tr>\n");
+        + "<th>densified min / median / max</th><th>ratio (median)</th><th>top-1 agreement</th>"
+        + "<th>plan, as loaded</th><th>plan, densified</th><th>plan ratio</th><th>plan vs graph</th></tr>\n");
     for (ModelResult m : r.models) {
       for (SpeedBenchmark.Point p : m.speed.points) {
         sb.append("<tr><td class=l>").append(esc(m.label)).append("</td><td>").append(p.batch()).append("</td><td>")
@@ -385,11 +401,21 @@ final class EvaluationReport {
                 : stats(p.densified())).append("</td><td>")
             .append(p.speedup() == null ? "-" : String.format(Locale.ROOT, "%.2fx", p.speedup())).append("</td><td>")
             .append(m.speed.agreement == null ? "-" : String.format(Locale.ROOT, "%.4f of %d", m.speed.agreement,
-                m.speed.agreementExamples)).append("</td></tr>\n");
+                m.speed.agreementExamples)).append("</td><td>")
+            .append(p.planLoaded() == null ? "-" : stats(p.planLoaded())).append("</td><td>")
+            .append(p.planDensified() == null ? (p.planLoaded() == null ? "-" : "same network") : stats(p.planDensified()))
+            .append("</td><td>")
+            .append(p.planSpeedup() == null ? "-" : String.format(Locale.ROOT, "%.2fx", p.planSpeedup())).append("</td><td>")
+            .append(m.speed.planAgreement == null ? "-" : String.format(Locale.ROOT, "top-1 %.4f, max |dp| %.2g",
+                m.speed.planAgreement, m.speed.planMaxProbabilityDifference)).append("</td></tr>\n");
       }
       if (m.speed.note != null) {
-        sb.append("<tr><td class=l>").append(esc(m.label)).append("</td><td colspan=5 class=l>")
+        sb.append("<tr><td class=l>").append(esc(m.label)).append("</td><td colspan=9 class=l>")
             .append(esc(m.speed.note)).append("</td></tr>\n");
+      }
+      if (m.speed.planNote != null) {
+        sb.append("<tr><td class=l>").append(esc(m.label)).append("</td><td colspan=9 class=l>")
+            .append(esc(m.speed.planNote)).append("</td></tr>\n");
       }
     }
     sb.append("</table>\n");

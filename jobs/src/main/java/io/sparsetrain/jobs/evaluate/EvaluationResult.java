@@ -147,5 +147,13 @@ public final class EvaluationResult {
     /** Fraction of them with the same top-1. */
     public Double agreement;
     public Double maxProbabilityDifference;
+    /** Why the model has no inference plan (a vertex the plan cannot run), else null. */
+    public String planNote;
+    /** Fraction of the same examples with the same top-1 from the plan of the loaded model as from its graph. */
+    public Double planAgreement;
+    /** Largest output probability difference between that plan and the graph. */
+    public Double planMaxProbabilityDifference;
+    /** The plan's steps (what was folded, fused and compressed). */
+    public List<String> planSteps;
   }
 }

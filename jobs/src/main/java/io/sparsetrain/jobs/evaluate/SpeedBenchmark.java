@@ -1,6 +1,7 @@
 package io.sparsetrain.jobs.evaluate;
 
 import io.sparsetrain.nn.MaskedNetwork;
+import io.sparsetrain.nn.infer.InferencePlan;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,7 +14,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Inference images/s of a model as loaded (frozen N:M layers on the compressed kernels) and of the same model
- * densified (a copy with every sparse layer unfrozen: W*M on the dense path), side by side: per batch size
+ * densified (a copy with every sparse layer unfrozen: W*M on the dense path), and of both compiled into
+ * {@link InferencePlan}s (batch norm folded, ReLU fused, outside DL4J's graph) when the model allows it, side by
+ * side: per batch size
  * {@code reps} repetitions that alternate the variants (so drift from other load on the machine hits both
  * alike); each repetition runs enough forward passes to take about {@code repSeconds} (at least one). Every batch
  * size and variant is warmed up (largest batch first) before any is measured, each until its time per call is
@@ -26,8 +29,23 @@ final class SpeedBenchmark {
   public record Stats(int batch, int reps, int callsPerRep, double warmupSeconds, double min, double median,
       double max) {}
 
-  /** One batch size: as loaded and densified (null when the model has no compressed layer: the same network). */
-  public record Point(int batch, Stats loaded, Stats densified, Double speedup) {}
+  /**
+   * One batch size: as loaded and densified (null when the model has no compressed layer: the same network), and
+   * the same two as inference plans (null when not measured); speed-ups are loaded over densified (medians).
+   */
+  public record Point(int batch, Stats loaded, Stats densified, Double speedup, Stats planLoaded,
+      Stats planDensified, Double planSpeedup) {}
+
+  /** What one variant runs: a graph's forward pass or a plan's. */
+  private record Variant(String name, java.util.function.Consumer<INDArray> forward) {}
+
+  private static Variant graph(String name, ComputationGraph g) {
+    return g == null ? null : new Variant(name, x -> g.outputSingle(false, x));
+  }
+
+  private static Variant plan(String name, InferencePlan p) {
+    return p == null ? null : new Variant(name, p::output);
+  }
 
   /**
    * @param densified the densified copy, null when it would be the same network
@@ -35,9 +53,20 @@ final class SpeedBenchmark {
    */
   static List<Point> run(ComputationGraph loaded, ComputationGraph densified, INDArray sample, int[] batches, int reps,
       double repSeconds, double minWarmup, Consumer<String> progress, String label) {
+    return run(loaded, densified, null, null, sample, batches, reps, repSeconds, minWarmup, progress, label);
+  }
+
+  /**
+   * As {@link #run(ComputationGraph, ComputationGraph, INDArray, int[], int, double, double, Consumer, String)}, with
+   * the plans of the loaded and the densified model as two more variants (either may be null: not measured).
+   */
+  static List<Point> run(ComputationGraph loaded, ComputationGraph densified, InferencePlan planLoaded,
+      InferencePlan planDensified, INDArray sample, int[] batches, int reps, double repSeconds, double minWarmup,
+      Consumer<String> progress, String label) {
     List<Point> out = new ArrayList<>();
-    ComputationGraph[] nets = densified == null ? new ComputationGraph[] {loaded}
-        : new ComputationGraph[] {loaded, densified};
+    // fixed slots: 0 loaded, 1 densified, 2 plan of loaded, 3 plan of densified; null = not measured
+    Variant[] nets = {graph("as loaded", loaded), graph("densified", densified), plan("plan, as loaded", planLoaded),
+        plan("plan, densified", planDensified)};
     // warm up every (batch, variant) first, largest batch first: it gets the kernels compiled soonest, and no
     // batch size is measured while the JIT is still working on another
     Integer[] order = Arrays.stream(batches).boxed().sorted(java.util.Comparator.reverseOrder())
@@ -47,7 +76,7 @@ final class SpeedBenchmark {
       INDArray x = batch(sample, b);
       double[][] cw = new double[nets.length][];
       for (int v = 0; v < nets.length; v++) {
-        cw[v] = calibrate(nets[v], x, repSeconds, minWarmup);
+        cw[v] = nets[v] == null ? null : calibrate(nets[v], x, repSeconds, minWarmup);
       }
       warmups.put(b, cw);
     }
@@ -57,29 +86,40 @@ final class SpeedBenchmark {
       double[] warm = new double[nets.length];
       for (int v = 0; v < nets.length; v++) {
         double[] c = warmups.get(b)[v];
-        calls[v] = (int) c[0];
-        warm[v] = c[1];
+        if (c != null) {
+          calls[v] = (int) c[0];
+          warm[v] = c[1];
+        }
       }
       double[][] ips = new double[nets.length][reps];
       for (int r = 0; r < reps; r++) {
         for (int v = 0; v < nets.length; v++) {
+          if (nets[v] == null) {
+            continue;
+          }
           long t0 = System.nanoTime();
           for (int c = 0; c < calls[v]; c++) {
-            nets[v].outputSingle(false, x);
+            nets[v].forward().accept(x);
           }
           ips[v][r] = (double) b * calls[v] / ((System.nanoTime() - t0) / 1e9);
         }
       }
-      Stats s0 = stats(b, calls[0], warm[0], ips[0]);
-      Stats s1 = densified == null ? null : stats(b, calls[1], warm[1], ips[1]);
-      Double speedup = s1 == null ? null : s0.median() / s1.median();
-      out.add(new Point(b, s0, s1, speedup));
+      Stats[] st = new Stats[nets.length];
+      for (int v = 0; v < nets.length; v++) {
+        st[v] = nets[v] == null ? null : stats(b, calls[v], warm[v], ips[v]);
+      }
+      Double speedup = st[1] == null ? null : st[0].median() / st[1].median();
+      Double planSpeedup = st[2] == null || st[3] == null ? null : st[2].median() / st[3].median();
+      out.add(new Point(b, st[0], st[1], speedup, st[2], st[3], planSpeedup));
       progress.accept(String.format(Locale.ROOT,
-          "speed %s batch %d: as loaded %.1f images/s (median of %d, min %.1f, warm-up %.1f s)%s",
-          label, b, s0.median(), reps, s0.min(), s0.warmupSeconds(),
-          s1 == null ? " (no compressed layers: densified is the same network)"
+          "speed %s batch %d: as loaded %.1f images/s (median of %d, min %.1f, warm-up %.1f s)%s%s",
+          label, b, st[0].median(), reps, st[0].min(), st[0].warmupSeconds(),
+          st[1] == null ? " (no compressed layers: densified is the same network)"
               : String.format(Locale.ROOT, ", densified %.1f images/s (min %.1f, warm-up %.1f s), ratio %.2fx",
-                  s1.median(), s1.min(), s1.warmupSeconds(), speedup)));
+                  st[1].median(), st[1].min(), st[1].warmupSeconds(), speedup),
+          st[2] == null ? "" : String.format(Locale.ROOT, "; inference plan: as loaded %.1f images/s%s", st[2].median(),
+              st[3] == null ? "" : String.format(Locale.ROOT, ", densified %.1f, ratio %.2fx", st[3].median(),
+                  planSpeedup))));
     }
     return out;
   }
@@ -95,7 +135,7 @@ final class SpeedBenchmark {
    *
    * @return {calls per repetition of about repSeconds, warm-up seconds}
    */
-  private static double[] calibrate(ComputationGraph net, INDArray x, double repSeconds, double minWarmup) {
+  private static double[] calibrate(Variant net, INDArray x, double repSeconds, double minWarmup) {
     double max = Math.max(MAX_WARMUP_SECONDS, 2 * minWarmup);
     long t0 = System.nanoTime();
     double window = Math.max(0.25, repSeconds / 2);
@@ -105,7 +145,7 @@ final class SpeedBenchmark {
       long w0 = System.nanoTime();
       int calls = 0;
       do {
-        net.outputSingle(false, x);
+        net.forward().accept(x);
         calls++;
       } while (calls < 3 || (System.nanoTime() - w0) / 1e9 < window);
       perCall = (System.nanoTime() - w0) / 1e9 / calls;

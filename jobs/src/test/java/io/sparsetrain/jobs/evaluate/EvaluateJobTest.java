@@ -177,7 +177,15 @@ class EvaluateJobTest {
     for (JsonNode p : points) {
       assertTrue(p.get("loaded").get("median").asDouble() > 0 && p.get("densified").get("median").asDouble() > 0);
       assertTrue(p.get("loaded").get("min").asDouble() <= p.get("loaded").get("median").asDouble());
+      // the same two models as inference plans, timed beside them
+      assertTrue(p.get("planLoaded").get("median").asDouble() > 0 && p.get("planDensified").get("median").asDouble() > 0,
+          p.toString());
+      assertTrue(p.get("planSpeedup").asDouble() > 0, p.toString());
     }
+    // the plan of the 2:4 model (batch norm folded, compressed convolutions) predicts what its graph predicts
+    assertEquals(1.0, nm.get("speed").get("planAgreement").asDouble(), "top-1 of the plan vs the graph");
+    assertTrue(nm.get("speed").get("planMaxProbabilityDifference").asDouble() < 1e-4, nm.get("speed").toString());
+    assertTrue(nm.get("speed").get("planSteps").toString().contains("2:4 compressed"), nm.get("speed").toString());
     assertTrue(byLabel.get("pruned").get("speed").get("points").get(0).get("densified").isNull(),
         "combined (non-N:M) masks: nothing is compressed, the densified network is the same one");
     // independently: the loaded 2:4 model vs its densified copy on the evaluated test images

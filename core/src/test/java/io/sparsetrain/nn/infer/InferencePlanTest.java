@@ -1,0 +1,184 @@
+package io.sparsetrain.nn.infer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparsetrain.kernels.NmFormat;
+import io.sparsetrain.nn.MaskedNetwork;
+import io.sparsetrain.nn.models.ImageShape;
+import io.sparsetrain.nn.models.LayerKind;
+import io.sparsetrain.nn.models.LeNet5;
+import io.sparsetrain.nn.models.ModelSpec;
+import io.sparsetrain.nn.models.ResNets;
+import io.sparsetrain.prune.MaskSet;
+import io.sparsetrain.prune.PrunableLayer;
+import io.sparsetrain.prune.nm.NmGroupOrder;
+import io.sparsetrain.prune.nm.NmMagnitudePruner;
+import java.util.List;
+import java.util.Random;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+class InferencePlanTest {
+
+    private static final double TOL = 1e-4;
+
+    /** A narrow ResNet-8 trained a few steps, so that the batch norms hold non-trivial running statistics. */
+    private static ComputationGraph trainedResNet(ImageShape in, LayerKind kind) {
+        ModelSpec spec = ModelSpec.builder().input(in).numClasses(3).layers(kind).build();
+        ComputationGraph g = ResNets.init(ResNets.cifar(8, 8, spec));
+        DataSet ds = data(in, 3, 6, 1);
+        for (int i = 0; i < 4; i++) {
+            g.fit(ds);
+        }
+        return g;
+    }
+
+    private static DataSet data(ImageShape in, int classes, int n, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        INDArray x = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, n, in.channels(), in.height(), in.width());
+        INDArray y = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, n, classes);
+        Random r = new Random(seed);
+        for (int i = 0; i < n; i++) {
+            y.putScalar(i, r.nextInt(classes), 1f);
+        }
+        return new DataSet(x, y);
+    }
+
+    /** Largest |a - b| over max |b|, the graph's output being b. */
+    private static double relError(INDArray a, INDArray b) {
+        assertArrayEquals(b.shape(), a.shape());
+        double scale = Math.max(1e-6, b.amaxNumber().doubleValue());
+        return a.sub(b).amaxNumber().doubleValue() / scale;
+    }
+
+    private static void assertSameOutputs(ComputationGraph g, InferencePlan plan, ImageShape in, int batch, long seed) {
+        INDArray x = data(in, 3, batch, seed).getFeatures();
+        INDArray expected = g.outputSingle(false, x);
+        INDArray actual = plan.output(x);
+        double err = relError(actual, expected);
+        assertTrue(err <= TOL, "plan vs graph output: relative error " + err);
+    }
+
+    private static void applyTwoFour(ComputationGraph g, NmGroupOrder order) {
+        MaskedNetwork mn = MaskedNetwork.of(g);
+        NmMagnitudePruner pruner = new NmMagnitudePruner(2, 4, order);
+        MaskSet.Builder b = MaskSet.builder();
+        for (PrunableLayer l : mn.prunableLayers()) {
+            b.put(l.name(), pruner.makeMask(l));
+        }
+        mn.applyMasks(b.build());
+    }
+
+    @Test
+    void denseResNetMatchesTheGraphWithBatchNormFoldedAndReluFused() {
+        ImageShape in = ImageShape.of(1, 12, 12);
+        ComputationGraph g = trainedResNet(in, LayerKind.SPARSE);
+        InferencePlan plan = InferencePlan.compile(g);
+        for (int batch : new int[] {1, 3}) {
+            assertSameOutputs(g, plan, in, batch, 7 + batch);
+        }
+        List<String> steps = plan.describe();
+        // every conv of a ResNet is followed by a batch norm: all folded, no standalone batch-norm step
+        assertTrue(steps.stream().noneMatch(s -> s.contains("per-channel affine")), String.join("\n", steps));
+        assertTrue(steps.stream().anyMatch(s -> s.startsWith("stem: conv") && s.contains("+ bn stem_bn folded + relu")),
+                String.join("\n", steps));
+        assertTrue(steps.stream().anyMatch(s -> s.contains("add of 2 + relu")), String.join("\n", steps));
+        assertEquals(0, plan.compressedConvolutions());
+    }
+
+    @ParameterizedTest
+    @EnumSource(NmGroupOrder.class)
+    void frozenTwoFourResNetRunsCompressedAndMatchesTheGraph(NmGroupOrder order) {
+        ImageShape in = ImageShape.of(1, 12, 12);
+        ComputationGraph g = trainedResNet(in, LayerKind.SPARSE);
+        applyTwoFour(g, order);
+        MaskedNetwork mn = MaskedNetwork.of(g);
+        // freeze every layer whose mask is 2:4 in this order (the 1x1 projections and the stem may not be)
+        mn.freeze(NmFormat.TWO_FOUR);
+        InferencePlan plan = InferencePlan.compile(g);
+        assertEquals(mn.compressedLayers().stream().filter(n -> !n.startsWith("output")).count(), plan.compressedConvolutions(),
+                String.join("\n", plan.describe()));
+        assertTrue(plan.compressedConvolutions() >= 6, String.join("\n", plan.describe()));
+        if (order == NmGroupOrder.CHANNEL) {
+            assertTrue(plan.describe().stream().anyMatch(s -> s.contains("channel-wise groups")), String.join("\n", plan.describe()));
+        }
+        for (int batch : new int[] {1, 4}) {
+            assertSameOutputs(g, plan, in, batch, 20 + batch);
+        }
+    }
+
+    @Test
+    void stockDl4jResNetMatchesTheGraph() {
+        ImageShape in = ImageShape.of(2, 10, 10);
+        ComputationGraph g = trainedResNet(in, LayerKind.STOCK);
+        InferencePlan plan = InferencePlan.compile(g);
+        assertSameOutputs(g, plan, in, 2, 3);
+        assertTrue(plan.describe().stream().anyMatch(s -> s.contains("bn stem_bn folded")), String.join("\n", plan.describe()));
+    }
+
+    @Test
+    void lenetWithPoolingFlatteningAndDenseLayersMatchesTheGraph() {
+        ImageShape in = ImageShape.of(1, 28, 28);
+        for (LayerKind kind : LayerKind.values()) {
+            ComputationGraph g = ResNets.init(LeNet5.configuration(ModelSpec.builder().input(in).numClasses(10).layers(kind).build()));
+            g.fit(data(in, 10, 4, 5)); // non-zero biases
+            InferencePlan plan = InferencePlan.compile(g);
+            INDArray x = data(in, 10, 2, 9).getFeatures();
+            double err = relError(plan.output(x), g.outputSingle(false, x));
+            assertTrue(err <= TOL, kind + ": relative error " + err + "\n" + String.join("\n", plan.describe()));
+        }
+    }
+
+    @Test
+    void refusesVerticesItCannotRunByName() {
+        ComputationGraphConfiguration conf = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().graphBuilder()
+                .addInputs("in").setInputTypes(InputType.feedForward(4))
+                .addLayer("a", new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nOut(3).activation(Activation.RELU).build(), "in")
+                .addLayer("b", new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nOut(3).activation(Activation.RELU).build(), "in")
+                .addVertex("merge", new MergeVertex(), "a", "b")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build(),
+                        "merge")
+                .setOutputs("out").build();
+        ComputationGraph g = new ComputationGraph(conf);
+        g.init();
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> InferencePlan.compile(g));
+        assertTrue(e.getMessage().contains("vertex merge") && e.getMessage().contains("MergeVertex"), e.getMessage());
+
+        ComputationGraphConfiguration tanh = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().graphBuilder()
+                .addInputs("in").setInputTypes(InputType.feedForward(4))
+                .addLayer("hidden", new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nOut(3).activation(Activation.TANH).build(), "in")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build(),
+                        "hidden")
+                .setOutputs("out").build();
+        ComputationGraph t = new ComputationGraph(tanh);
+        t.init();
+        e = assertThrows(UnsupportedOperationException.class, () -> InferencePlan.compile(t));
+        assertTrue(e.getMessage().contains("vertex hidden") && e.getMessage().toLowerCase().contains("tanh"), e.getMessage());
+    }
+
+    @Test
+    void wrongInputNamesTheStepAndTheShape() {
+        ImageShape in = ImageShape.of(1, 12, 12);
+        ModelSpec spec = ModelSpec.builder().input(in).numClasses(3).build();
+        InferencePlan plan = InferencePlan.compile(ResNets.init(ResNets.cifar(8, 4, spec)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> plan.output(Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 1, 3, 12, 12)));
+        assertTrue(e.getMessage().contains("stem") && e.getMessage().contains("3 channels"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> plan.output(new float[10], 1, 1, 12, 12));
+        assertTrue(e.getMessage().contains("144"), e.getMessage());
+    }
+}
