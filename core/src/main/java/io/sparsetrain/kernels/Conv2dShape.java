@@ -71,6 +71,16 @@ public final class Conv2dShape {
         return v;
     }
 
+    /**
+     * The symmetric padding of DL4J's {@code ConvolutionMode.Same} on one axis (output = ceil(in / stride)); when
+     * Same needs an odd total padding the result is one short of it, which callers detect by the output size.
+     */
+    public static int samePadding(int in, int kernel, int stride, int dilation) {
+        int out = (in + stride - 1) / stride;
+        int eff = dilation * (kernel - 1) + 1;
+        return Math.max(0, (out - 1) * stride + eff - in) / 2;
+    }
+
     public static Builder builder() {
         return new Builder();
     }

@@ -251,12 +251,16 @@ public final class InferencePlan {
             int padH = padding[0];
             int padW = padding[1];
             if (same) {
-                padH = samePadding(x.h(), kernel[0], stride[0], dilation[0]);
-                padW = samePadding(x.w(), kernel[1], stride[1], dilation[1]);
+                padH = Conv2dShape.samePadding(x.h(), kernel[0], stride[0], dilation[0]);
+                padW = Conv2dShape.samePadding(x.w(), kernel[1], stride[1], dilation[1]);
             }
             Conv2dShape s = Conv2dShape.builder().batch(x.batch()).input(cin, x.h(), x.w()).outChannels(cout)
                     .kernel(kernel[0], kernel[1]).stride(stride[0], stride[1]).padding(padH, padW)
                     .dilation(dilation[0], dilation[1]).channelMajorK(nm != null && kOrder != null).build();
+            if (same && (s.outHeight() != (x.h() + stride[0] - 1) / stride[0] || s.outWidth() != (x.w() + stride[1] - 1) / stride[1])) {
+                throw new IllegalArgumentException("ConvolutionMode.Same needs asymmetric padding for input " + x.h() + "x" + x.w()
+                        + " and " + s + "; use Truncate with explicit padding");
+            }
             float[] y = nm != null ? CONV.forward(s, x.data(), nm) : CONV.forward(s, x.data(), w);
             int hw = s.outHeight() * s.outWidth();
             if (bias != null || relu) {
@@ -289,11 +293,6 @@ public final class InferencePlan {
         }
     }
 
-    private static int samePadding(int in, int k, int s, int d) {
-        int out = (in + s - 1) / s;
-        int eff = d * (k - 1) + 1;
-        return Math.max(0, (out - 1) * s + eff - in) / 2;
-    }
 
     /** Per-channel y = scale * x + shift (a batch norm that follows no convolution). */
     private static final class AffineStep extends Step {

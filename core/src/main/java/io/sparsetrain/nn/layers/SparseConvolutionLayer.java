@@ -78,8 +78,8 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
         int padH = p[0];
         int padW = p[1];
         if (c.getConvolutionMode() == ConvolutionMode.Same) {
-            padH = samePadding(h, k[0], s[0], d[0]);
-            padW = samePadding(w, k[1], s[1], d[1]);
+            padH = Conv2dShape.samePadding(h, k[0], s[0], d[0]);
+            padW = Conv2dShape.samePadding(w, k[1], s[1], d[1]);
         }
         Conv2dShape shape = Conv2dShape.builder().batch((int) in.size(0)).input((int) c.getNIn(), h, w).outChannels((int) c.getNOut())
                 .kernel(k[0], k[1]).stride(s[0], s[1]).padding(padH, padW).dilation(d[0], d[1])
@@ -94,12 +94,6 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
 
     private static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
-    }
-
-    private static int samePadding(int in, int k, int s, int d) {
-        int out = ceilDiv(in, s);
-        int eff = d * (k - 1) + 1;
-        return Math.max(0, (out - 1) * s + eff - in) / 2;
     }
 
     private ConvCompute compute() {

@@ -144,6 +144,26 @@ class InferencePlanTest {
     }
 
     @Test
+    void sameModeConvolutionWithBiasAndAveragePoolingMatchesTheGraph() {
+        ComputationGraphConfiguration conf = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().seed(3).graphBuilder()
+                .addInputs("in").setInputTypes(InputType.convolutional(9, 9, 2))
+                .addLayer("conv", new io.sparsetrain.nn.layers.SparseConvolution.Builder(3, 3).nOut(4)
+                        .convolutionMode(org.deeplearning4j.nn.conf.ConvolutionMode.Same).activation(Activation.RELU).build(), "in")
+                .addLayer("pool", new org.deeplearning4j.nn.conf.layers.SubsamplingLayer.Builder(
+                        org.deeplearning4j.nn.conf.layers.PoolingType.AVG).kernelSize(2, 2).stride(2, 2).build(), "conv")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX).build(),
+                        "pool")
+                .setOutputs("out").build();
+        ComputationGraph g = new ComputationGraph(conf);
+        g.init();
+        g.getLayer("conv").getParam("b").assign(0.05); // a bias the plan must add before the fused ReLU
+        InferencePlan plan = InferencePlan.compile(g);
+        INDArray x = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 2, 2, 9, 9);
+        double err = relError(plan.output(x), g.outputSingle(false, x));
+        assertTrue(err <= TOL, "relative error " + err + "\n" + String.join("\n", plan.describe()));
+    }
+
+    @Test
     void refusesVerticesItCannotRunByName() {
         ComputationGraphConfiguration conf = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().graphBuilder()
                 .addInputs("in").setInputTypes(InputType.feedForward(4))
