@@ -122,6 +122,10 @@
  * </ol>
  *
  * <h2>Measured (JMH, benchmarks/run-kernels.sh; AMD EPYC Zen 5 VM, 2 cores)</h2>
+ * The host's speed drifts by a third between runs; the ratios that count are measured side by side by
+ * {@code io.sparsetrain.benchmarks.PairedRatio} (alternating slices in one JVM; BENCHMARKS.md, session 10, with the
+ * block-major layout: 2:4 forward 1.43-1.59x our dense on one thread, 1.28-1.44x on two, 1:4 1.87-2.69x). The
+ * table below is the JMH run of 2026-11-21 (row-major layout).
  * Dense-equivalent GFLOP/s (2 rows K cols per product), medians, one thread, run of 2026-11-21
  * (benchmarks/results/kernels-2026-11-21.txt); full tables with
  * 2 threads, ND4J and DL4J in {@code benchmarks/results/kernels-*.txt}. On this VM the
