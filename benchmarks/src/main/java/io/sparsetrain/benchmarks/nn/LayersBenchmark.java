@@ -31,7 +31,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * FastRelu / FastAdd: training images/s (Nesterovs, batch {@code --batch}) and
  * inference images/s at batch 1 and 32; and, for comparison, 2:4 training with the weight gradient
  * computed densely and masked (system property {@code sparsetrain.nn.nmDenseWeightGradient}) and without the
- * pattern-grouped weight-gradient kernel the default routes these shapes to ({@code sparsetrain.kernels.dwGrouped=false}). Prints
+ * pattern-grouped weight-gradient kernel the default routes these shapes to ({@code sparsetrain.kernels.dwGrouped=false});
+ * and inference only, the dense and the frozen 2:4 network compiled into
+ * {@link io.sparsetrain.nn.infer.InferencePlan}s ("plan dense", "plan 2:4 frozen"). Prints
  * a table with ratios and, for our modes, a simple sampling profile of where the training step and batch-1
  * inference spend their time (by layer class).
  *
