@@ -104,7 +104,7 @@ public final class NmLayout {
      * The entries of (output o, block b) are {@code [ptr[b * (outputs + 1) + o], ptr[b * (outputs + 1) + o + 1])};
      * {@code idx} is each entry's position inside its block (one byte: 0 .. blockSize - 1), {@code val} its value.
      */
-    public record Gather(int outputs, int blocks, int blockSize, int[] ptr, byte[] idx, float[] val) {
+    public record Gather(int outputs, int blocks, int[] ptr, byte[] idx, float[] val) {
         /** First pointer of block b. */
         public int blockBase(int b) {
             return b * (outputs + 1);
@@ -145,7 +145,7 @@ public final class NmLayout {
             }
             ptr[b * (outs + 1) + outs] = e;
         }
-        return new Gather(outs, nb, bs, ptr, bi, bv);
+        return new Gather(outs, nb, ptr, bi, bv);
     }
 
     /** Like {@link #rowBlockPtr(int)} for the column CSR, blocking the row dimension. */

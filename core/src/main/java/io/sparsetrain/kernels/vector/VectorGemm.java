@@ -444,7 +444,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
         KernelThreads t = threads();
         int chunk = rowChunk(nOut, panels, t.threads(), NmLayout.LOCKSTEP_ROWS);
         int chunks = (nOut + chunk - 1) / chunk;
-        int nb = (k + KB - 1) / KB;
+        int nb = g.blocks();
         t.parallelFor(panels * chunks, task -> {
             int p = task / chunks;
             int c0 = plan[2 * p];
@@ -537,7 +537,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
         KernelThreads t = threads();
         int chunk = rowChunk(nOut, panels, t.threads(), NmLayout.LOCKSTEP_ROWS);
         int chunks = (nOut + chunk - 1) / chunk;
-        int nb = (inner + KB - 1) / KB;
+        int nb = g.blocks();
         if (chunks > 1) {
             // few column panels, rows split across tasks: pack X once for all of them
             int[] wplan = panelPlan(cols, true);

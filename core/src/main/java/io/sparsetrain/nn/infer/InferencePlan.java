@@ -3,24 +3,23 @@ package io.sparsetrain.nn.infer;
 import io.sparsetrain.kernels.Conv2dKernels;
 import io.sparsetrain.kernels.Conv2dShape;
 import io.sparsetrain.kernels.GemmKernels;
-import io.sparsetrain.kernels.NmFormat;
 import io.sparsetrain.kernels.NmMatrix;
 import io.sparsetrain.nn.layers.FastBatchNormalization;
 import io.sparsetrain.nn.layers.FastBatchNormalizationLayer;
 import io.sparsetrain.nn.layers.FastReluLayer;
 import io.sparsetrain.nn.layers.MaskMode;
+import io.sparsetrain.nn.layers.NdFloats;
 import io.sparsetrain.nn.layers.SparseConvolution;
 import io.sparsetrain.nn.layers.SparseConvolutionLayer;
 import io.sparsetrain.nn.layers.SparseDenseLayer;
 import io.sparsetrain.nn.layers.SparseLayer;
-import io.sparsetrain.prune.LayerShape;
-import io.sparsetrain.prune.nm.NmGroupOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Function;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -121,7 +120,7 @@ public final class InferencePlan {
         if (s.length != 4 && s.length != 2) {
             throw new IllegalArgumentException("input must be NCHW (rank 4) or [batch, features], got shape " + Arrays.toString(s));
         }
-        float[] x = input.dup('c').data().asFloat();
+        float[] x = NdFloats.read(input, 'c');
         int batch = (int) s[0];
         Value out = s.length == 4
                 ? run(new Value(x, batch, (int) s[1], (int) s[2], (int) s[3]))
@@ -187,12 +186,11 @@ public final class InferencePlan {
         final int[] dilation;
         final boolean same;
         float[] w; // [Cout, Cin*kh*kw], stored K order
-        float[] mask; // null for stock layers
         float[] bias; // null when none
-        NmFormat nmFormat;
-        NmGroupOrder order;
+        /** The source layer's compression of (folded) weights; null for layers without a frozen N:M mask. */
+        Function<float[], NmMatrix> compress;
+        boolean channelMajorK; // the compressed matrix is in the channel-wise K order
         NmMatrix nm; // built at the end of compilation (after folding)
-        int[] kOrder;
         String foldedBn;
 
         ConvStep(String name, int[] inputs, int cout, int cin, int[] kernel, int[] stride, int[] padding, int[] dilation,
@@ -221,25 +219,7 @@ public final class InferencePlan {
         }
 
         void finish() {
-            if (nmFormat == null) {
-                return;
-            }
-            LayerShape shape = LayerShape.conv(cout, cin, kernel[0], kernel[1]);
-            kOrder = order.originalKs(shape);
-            int k = w.length / cout;
-            float[] wk = w;
-            float[] mk = mask;
-            if (kOrder != null) {
-                wk = new float[w.length];
-                mk = new float[w.length];
-                for (int r = 0; r < cout; r++) {
-                    for (int p = 0; p < k; p++) {
-                        wk[r * k + p] = w[r * k + kOrder[p]];
-                        mk[r * k + p] = mask[r * k + kOrder[p]];
-                    }
-                }
-            }
-            nm = NmMatrix.fromDense(wk, mk, cout, k, nmFormat.n(), nmFormat.m());
+            nm = compress == null ? null : compress.apply(w);
         }
 
         @Override
@@ -256,29 +236,14 @@ public final class InferencePlan {
             }
             Conv2dShape s = Conv2dShape.builder().batch(x.batch()).input(cin, x.h(), x.w()).outChannels(cout)
                     .kernel(kernel[0], kernel[1]).stride(stride[0], stride[1]).padding(padH, padW)
-                    .dilation(dilation[0], dilation[1]).channelMajorK(nm != null && kOrder != null).build();
+                    .dilation(dilation[0], dilation[1]).channelMajorK(nm != null && channelMajorK).build();
             if (same && (s.outHeight() != (x.h() + stride[0] - 1) / stride[0] || s.outWidth() != (x.w() + stride[1] - 1) / stride[1])) {
                 throw new IllegalArgumentException("ConvolutionMode.Same needs asymmetric padding for input " + x.h() + "x" + x.w()
                         + " and " + s + "; use Truncate with explicit padding");
             }
             float[] y = nm != null ? CONV.forward(s, x.data(), nm) : CONV.forward(s, x.data(), w);
-            int hw = s.outHeight() * s.outWidth();
             if (bias != null || relu) {
-                for (int n = 0; n < x.batch(); n++) {
-                    for (int co = 0; co < cout; co++) {
-                        int o = (n * cout + co) * hw;
-                        float b = bias != null ? bias[co] : 0f;
-                        if (relu) {
-                            for (int i = o; i < o + hw; i++) {
-                                y[i] = Math.max(0f, y[i] + b);
-                            }
-                        } else {
-                            for (int i = o; i < o + hw; i++) {
-                                y[i] += b;
-                            }
-                        }
-                    }
-                }
+                perChannel(y, y, x.batch(), cout, s.outHeight() * s.outWidth(), null, bias, relu);
             }
             return new Value(y, x.batch(), cout, s.outHeight(), s.outWidth());
         }
@@ -286,13 +251,30 @@ public final class InferencePlan {
         @Override
         String describe() {
             String path = nm != null
-                    ? nmFormat.n() + ":" + nmFormat.m() + " compressed" + (kOrder != null ? ", channel-wise groups" : "")
+                    ? nm.format().n() + ":" + nm.format().m() + " compressed" + (channelMajorK ? ", channel-wise groups" : "")
                     : "dense";
             return String.format(Locale.ROOT, "conv %dx%d/%d %d->%d (%s)%s%s", kernel[0], kernel[1], stride[0], cin, cout,
                     path, foldedBn != null ? " + bn " + foldedBn + " folded" : "", fused());
         }
     }
 
+    /**
+     * y[n, c, i] = x[n, c, i] * scale[c] + shift[c] over [batch, channels, hw], then max(0, .) if {@code relu};
+     * a null scale is 1, a null shift 0; {@code y} may be {@code x}.
+     */
+    static void perChannel(float[] x, float[] y, int batch, int channels, int hw, float[] scale, float[] shift, boolean relu) {
+        for (int n = 0; n < batch; n++) {
+            for (int c = 0; c < channels; c++) {
+                int o = (n * channels + c) * hw;
+                float a = scale != null ? scale[c] : 1f;
+                float b = shift != null ? shift[c] : 0f;
+                for (int i = o; i < o + hw; i++) {
+                    float v = x[i] * a + b;
+                    y[i] = relu ? Math.max(0f, v) : v;
+                }
+            }
+        }
+    }
 
     /** Per-channel y = scale * x + shift (a batch norm that follows no convolution). */
     private static final class AffineStep extends Step {
@@ -312,16 +294,7 @@ public final class InferencePlan {
                 throw new IllegalArgumentException("input has " + x.c() + " channels, batch norm has " + scale.length);
             }
             float[] y = new float[x.data().length];
-            int hw = x.h() * x.w();
-            for (int n = 0; n < x.batch(); n++) {
-                for (int c = 0; c < x.c(); c++) {
-                    int o = (n * x.c() + c) * hw;
-                    for (int i = o; i < o + hw; i++) {
-                        float v = x.data()[i] * scale[c] + shift[c];
-                        y[i] = relu ? Math.max(0f, v) : v;
-                    }
-                }
-            }
+            perChannel(x.data(), y, x.batch(), x.c(), x.h() * x.w(), scale, shift, relu);
             return new Value(y, x.batch(), x.c(), x.h(), x.w());
         }
 
@@ -341,9 +314,7 @@ public final class InferencePlan {
         Value run(Value[] in) {
             Value x = in[0];
             float[] y = new float[x.data().length];
-            for (int i = 0; i < y.length; i++) {
-                y[i] = Math.max(0f, x.data()[i]);
-            }
+            perChannel(x.data(), y, 1, 1, y.length, null, null, true);
             return new Value(y, x.batch(), x.c(), x.h(), x.w());
         }
 
@@ -374,9 +345,7 @@ public final class InferencePlan {
                 }
             }
             if (relu) {
-                for (int i = 0; i < y.length; i++) {
-                    y[i] = Math.max(0f, y[i]);
-                }
+                perChannel(y, y, 1, 1, y.length, null, null, true);
             }
             return new Value(y, a.batch(), a.c(), a.h(), a.w());
         }
@@ -507,15 +476,13 @@ public final class InferencePlan {
             }
             float[] y = new float[x.batch() * nOut];
             GEMM.gemmTransB(x.data(), wT, y, x.batch(), nIn, nOut);
-            for (int n = 0; n < x.batch(); n++) {
-                int o = n * nOut;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < nOut; j++) {
-                    float v = y[o + j] + (bias != null ? bias[j] : 0f);
-                    y[o + j] = relu ? Math.max(0f, v) : v;
-                    max = Math.max(max, y[o + j]);
-                }
-                if (softmax) {
+            perChannel(y, y, x.batch(), nOut, 1, null, bias, relu);
+            if (softmax) {
+                for (int o = 0; o < y.length; o += nOut) {
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < nOut; j++) {
+                        max = Math.max(max, y[o + j]);
+                    }
                     double sum = 0;
                     for (int j = 0; j < nOut; j++) {
                         double e = Math.exp(y[o + j] - max);
@@ -633,10 +600,8 @@ public final class InferencePlan {
             if (pre != null && !(pre instanceof CnnToFeedForwardPreProcessor)) {
                 throw unsupported(v, "input preprocessor " + pre.getClass().getSimpleName());
             }
-            if (layer instanceof SparseConvolutionLayer sc) {
-                conv(v, sc, (SparseConvolution) conf);
-            } else if (conf instanceof ConvolutionLayer c && c.getClass() == ConvolutionLayer.class) {
-                stockConv(v, layer, c);
+            if (layer instanceof SparseConvolutionLayer || (conf instanceof ConvolutionLayer && conf.getClass() == ConvolutionLayer.class)) {
+                conv(v, layer, (ConvolutionLayer) conf);
             } else if (layer instanceof FastBatchNormalizationLayer || conf instanceof BatchNormalization) {
                 batchNorm(v, layer, (BatchNormalization) conf);
             } else if (layer instanceof FastReluLayer || isReluActivationLayer(conf)) {
@@ -652,7 +617,7 @@ public final class InferencePlan {
             } else if (conf instanceof org.deeplearning4j.nn.conf.layers.DenseLayer
                     || conf instanceof org.deeplearning4j.nn.conf.layers.OutputLayer) {
                 // DL4J's W [nIn, nOut]; read in 'f' order it is [nOut, nIn] row-major
-                dense(v, layer, layer.getParam("W").dup('f').data().asFloat());
+                dense(v, layer, NdFloats.read(layer.getParam("W"), 'f'));
             } else {
                 throw unsupported(v, "layer " + conf.getClass().getSimpleName());
             }
@@ -698,27 +663,22 @@ public final class InferencePlan {
             throw unsupported(v, "activation " + a);
         }
 
-        private void conv(GraphVertex v, SparseConvolutionLayer layer, SparseConvolution c) {
-            requireFixedMask(v, layer.maskMode());
-            ConvStep s = new ConvStep(v.getVertexName(), inputSlots(v), (int) c.getNOut(), (int) c.getNIn(), c.getKernelSize(),
-                    c.getStride(), c.getPadding(), c.getDilation(), c.getConvolutionMode() == ConvolutionMode.Same);
-            s.mask = layer.mask();
-            s.w = multiply(layer.weights(), s.mask);
-            s.bias = layer.hasBias() ? layer.getParam("b").dup('c').data().asFloat() : null;
-            s.nmFormat = layer.frozenFormat();
-            s.order = layer.frozenGroupOrder();
-            s.relu = reluOf(v, c.getActivationFn());
-            add(v, s);
-        }
-
-        private void stockConv(GraphVertex v, Layer layer, ConvolutionLayer c) {
+        /** A convolution step from our SparseConvolution (fixed mask, compressed when frozen N:M) or DL4J's layer. */
+        private void conv(GraphVertex v, Layer layer, ConvolutionLayer c) {
             if (c.getCnn2dDataFormat() != null && c.getCnn2dDataFormat() != org.deeplearning4j.nn.conf.CNN2DFormat.NCHW) {
                 throw unsupported(v, "data format " + c.getCnn2dDataFormat());
             }
             ConvStep s = new ConvStep(v.getVertexName(), inputSlots(v), (int) c.getNOut(), (int) c.getNIn(), c.getKernelSize(),
                     c.getStride(), c.getPadding(), c.getDilation(), c.getConvolutionMode() == ConvolutionMode.Same);
-            s.w = layer.getParam("W").dup('c').data().asFloat();
-            s.bias = c.hasBias() ? layer.getParam("b").dup('c').data().asFloat() : null;
+            if (layer instanceof SparseConvolutionLayer sc) {
+                requireFixedMask(v, sc.maskMode());
+                s.w = multiply(sc.weights(), sc.mask());
+                s.compress = sc.frozenFormat() != null ? sc::compressedWith : null;
+                s.channelMajorK = sc.computesInPermutedK();
+            } else {
+                s.w = NdFloats.read(layer.getParam("W"), 'c');
+            }
+            s.bias = c.hasBias() ? NdFloats.read(layer.getParam("b"), 'c') : null;
             s.relu = reluOf(v, c.getActivationFn());
             add(v, s);
         }
@@ -731,14 +691,14 @@ public final class InferencePlan {
                 Arrays.fill(gamma, (float) c.getGamma());
                 Arrays.fill(beta, (float) c.getBeta());
             } else {
-                gamma = layer.getParam(FastBatchNormalization.GAMMA).dup('c').data().asFloat();
-                beta = layer.getParam(FastBatchNormalization.BETA).dup('c').data().asFloat();
+                gamma = NdFloats.read(layer.getParam(FastBatchNormalization.GAMMA), 'c');
+                beta = NdFloats.read(layer.getParam(FastBatchNormalization.BETA), 'c');
             }
-            float[] mean = layer.getParam(FastBatchNormalization.MEAN).dup('c').data().asFloat();
+            float[] mean = NdFloats.read(layer.getParam(FastBatchNormalization.MEAN), 'c');
             float[] scale = new float[channels];
             float[] shift = new float[channels];
             boolean logStd = !(layer instanceof FastBatchNormalizationLayer) && c.isUseLogStd();
-            float[] stat = layer.getParam(logStd ? "log10stdev" : FastBatchNormalization.VAR).dup('c').data().asFloat();
+            float[] stat = NdFloats.read(layer.getParam(logStd ? "log10stdev" : FastBatchNormalization.VAR), 'c');
             for (int ch = 0; ch < channels; ch++) {
                 double std = logStd ? Math.pow(10, stat[ch]) : Math.sqrt(stat[ch] + c.getEps());
                 scale[ch] = (float) (gamma[ch] / std);
@@ -793,7 +753,7 @@ public final class InferencePlan {
             IActivation a = c.getActivationFn();
             boolean softmax = a instanceof ActivationSoftmax;
             boolean relu = !softmax && reluOf(v, a);
-            float[] bias = layer.getParam("b") != null ? layer.getParam("b").dup('c').data().asFloat() : null;
+            float[] bias = layer.getParam("b") != null ? NdFloats.read(layer.getParam("b"), 'c') : null;
             add(v, new DenseStep(v.getVertexName(), inputSlots(v), nIn, nOut, wT, bias, relu, softmax));
         }
     }

@@ -201,6 +201,26 @@ abstract class AbstractSparseLayer<C extends org.deeplearning4j.nn.conf.layers.B
         return mw().compressed(wm.weights(), mask, nm, frozenKOrder());
     }
 
+    /**
+     * The compressed N:M matrix of this layer's frozen N:M mask holding {@code weights} (stored order, e.g. with a
+     * batch norm folded in), in the K order the layer computes in ({@link #computesInPermutedK()}); null unless the
+     * mask is frozen N:M. For inference outside DL4J ({@code nn.infer.InferencePlan}).
+     */
+    public NmMatrix compressedWith(float[] weights) {
+        NmFormat nm = layerConf().frozenFormat();
+        if (nm == null) {
+            return null;
+        }
+        int[] order = frozenKOrder();
+        return NmMatrix.fromDense(mw().inOrder(weights, order), mw().inOrder(mask(), order), maskShape().outputs(),
+                maskShape().k(), nm.n(), nm.m());
+    }
+
+    /** Whether the compressed matrix of a frozen N:M mask runs in a permuted K order (channel-wise groups). */
+    public boolean computesInPermutedK() {
+        return layerConf().frozenFormat() != null && frozenKOrder() != null;
+    }
+
     /** W * m for a forward pass; in FIXED mode W * M (re-masking the parameter in training, as before). */
     protected final Effective effective(boolean training) {
         MaskLearning ml = layerConf().getMaskLearning();

@@ -107,7 +107,7 @@ public class SparseConvolutionLayer extends AbstractSparseLayer<SparseConvolutio
         Effective wm = effective(training);
         NmMatrix compressed = compressed(wm);
         // a compressed matrix in the channel-wise K order: unfold the input in that order too
-        Conv2dShape s = shapeFor(input, compressed != null && frozenKOrder() != null);
+        Conv2dShape s = shapeFor(input, computesInPermutedK());
         float[] x = NdFloats.read(input, 'c');
         float[] y = compute().forward(s, x, wm.weights(), compressed, training);
         if (hasBias()) {

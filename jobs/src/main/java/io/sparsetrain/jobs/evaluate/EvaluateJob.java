@@ -647,18 +647,12 @@ public final class EvaluateJob {
     ComputationGraph dense = SpeedBenchmark.densified(m.evaluated());
     int n = Math.min(sample.numExamples(), 256);
     INDArray x = sample.getFeatures().get(NDArrayIndex.interval(0, n)).dup();
+    INDArray a = m.evaluated().outputSingle(false, x);
     if (dense != null) {
-      INDArray a = m.evaluated().outputSingle(false, x);
-      INDArray d = dense.outputSingle(false, x);
-      int[] pa = Nd4j.argMax(a, 1).toIntVector();
-      int[] pd = Nd4j.argMax(d, 1).toIntVector();
-      int same = 0;
-      for (int i = 0; i < n; i++) {
-        same += pa[i] == pd[i] ? 1 : 0;
-      }
+      double[] agree = agreement(a, dense.outputSingle(false, x));
       mr.speed.agreementExamples = n;
-      mr.speed.agreement = same / (double) n;
-      mr.speed.maxProbabilityDifference = Transforms.abs(a.sub(d)).maxNumber().doubleValue();
+      mr.speed.agreement = agree[0];
+      mr.speed.maxProbabilityDifference = agree[1];
     } else {
       mr.speed.note = "no layer runs on compressed N:M kernels: the model as loaded is already on the dense path";
     }
@@ -669,16 +663,9 @@ public final class EvaluateJob {
     try {
       planLoaded = InferencePlan.compile(m.evaluated());
       planDense = dense != null ? InferencePlan.compile(dense) : null;
-      INDArray a = m.evaluated().outputSingle(false, x);
-      INDArray p = planLoaded.output(x);
-      int[] pa = Nd4j.argMax(a, 1).toIntVector();
-      int[] pp = Nd4j.argMax(p, 1).toIntVector();
-      int same = 0;
-      for (int i = 0; i < n; i++) {
-        same += pa[i] == pp[i] ? 1 : 0;
-      }
-      mr.speed.planAgreement = same / (double) n;
-      mr.speed.planMaxProbabilityDifference = Transforms.abs(a.sub(p)).maxNumber().doubleValue();
+      double[] agree = agreement(a, planLoaded.output(x));
+      mr.speed.planAgreement = agree[0];
+      mr.speed.planMaxProbabilityDifference = agree[1];
       mr.speed.planSteps = planLoaded.describe();
     } catch (UnsupportedOperationException e) {
       mr.speed.planNote = "no inference plan: " + e.getMessage();
@@ -690,4 +677,16 @@ public final class EvaluateJob {
           o.speedReps(), o.speedRepSeconds(), o.speedWarmupSeconds(), progress, tag);
     }
   }
+
+  /** {fraction of rows with the same top-1, largest absolute difference} of two [examples, classes] outputs. */
+  private static double[] agreement(INDArray a, INDArray b) {
+    int[] pa = Nd4j.argMax(a, 1).toIntVector();
+    int[] pb = Nd4j.argMax(b, 1).toIntVector();
+    int same = 0;
+    for (int i = 0; i < pa.length; i++) {
+      same += pa[i] == pb[i] ? 1 : 0;
+    }
+    return new double[] {same / (double) pa.length, Transforms.abs(a.sub(b)).maxNumber().doubleValue()};
+  }
+
 }

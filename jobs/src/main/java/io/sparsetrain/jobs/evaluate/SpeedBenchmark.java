@@ -36,15 +36,13 @@ final class SpeedBenchmark {
   public record Point(int batch, Stats loaded, Stats densified, Double speedup, Stats planLoaded,
       Stats planDensified, Double planSpeedup) {}
 
-  /** What one variant runs: a graph's forward pass or a plan's. */
-  private record Variant(String name, java.util.function.Consumer<INDArray> forward) {}
-
-  private static Variant graph(String name, ComputationGraph g) {
-    return g == null ? null : new Variant(name, x -> g.outputSingle(false, x));
+  /** A variant's forward pass: a graph's or a plan's (null: not measured). */
+  private static Consumer<INDArray> graph(ComputationGraph g) {
+    return g == null ? null : x -> g.outputSingle(false, x);
   }
 
-  private static Variant plan(String name, InferencePlan p) {
-    return p == null ? null : new Variant(name, p::output);
+  private static Consumer<INDArray> plan(InferencePlan p) {
+    return p == null ? null : p::output;
   }
 
   /**
@@ -65,8 +63,7 @@ final class SpeedBenchmark {
       Consumer<String> progress, String label) {
     List<Point> out = new ArrayList<>();
     // fixed slots: 0 loaded, 1 densified, 2 plan of loaded, 3 plan of densified; null = not measured
-    Variant[] nets = {graph("as loaded", loaded), graph("densified", densified), plan("plan, as loaded", planLoaded),
-        plan("plan, densified", planDensified)};
+    List<Consumer<INDArray>> nets = Arrays.asList(graph(loaded), graph(densified), plan(planLoaded), plan(planDensified));
     // warm up every (batch, variant) first, largest batch first: it gets the kernels compiled soonest, and no
     // batch size is measured while the JIT is still working on another
     Integer[] order = Arrays.stream(batches).boxed().sorted(java.util.Comparator.reverseOrder())
@@ -74,39 +71,39 @@ final class SpeedBenchmark {
     java.util.Map<Integer, double[][]> warmups = new java.util.HashMap<>();
     for (int b : order) {
       INDArray x = batch(sample, b);
-      double[][] cw = new double[nets.length][];
-      for (int v = 0; v < nets.length; v++) {
-        cw[v] = nets[v] == null ? null : calibrate(nets[v], x, repSeconds, minWarmup);
+      double[][] cw = new double[nets.size()][];
+      for (int v = 0; v < nets.size(); v++) {
+        cw[v] = nets.get(v) == null ? null : calibrate(nets.get(v), x, repSeconds, minWarmup);
       }
       warmups.put(b, cw);
     }
     for (int b : batches) {
       INDArray x = batch(sample, b);
-      int[] calls = new int[nets.length];
-      double[] warm = new double[nets.length];
-      for (int v = 0; v < nets.length; v++) {
+      int[] calls = new int[nets.size()];
+      double[] warm = new double[nets.size()];
+      for (int v = 0; v < nets.size(); v++) {
         double[] c = warmups.get(b)[v];
         if (c != null) {
           calls[v] = (int) c[0];
           warm[v] = c[1];
         }
       }
-      double[][] ips = new double[nets.length][reps];
+      double[][] ips = new double[nets.size()][reps];
       for (int r = 0; r < reps; r++) {
-        for (int v = 0; v < nets.length; v++) {
-          if (nets[v] == null) {
+        for (int v = 0; v < nets.size(); v++) {
+          if (nets.get(v) == null) {
             continue;
           }
           long t0 = System.nanoTime();
           for (int c = 0; c < calls[v]; c++) {
-            nets[v].forward().accept(x);
+            nets.get(v).accept(x);
           }
           ips[v][r] = (double) b * calls[v] / ((System.nanoTime() - t0) / 1e9);
         }
       }
-      Stats[] st = new Stats[nets.length];
-      for (int v = 0; v < nets.length; v++) {
-        st[v] = nets[v] == null ? null : stats(b, calls[v], warm[v], ips[v]);
+      Stats[] st = new Stats[nets.size()];
+      for (int v = 0; v < nets.size(); v++) {
+        st[v] = nets.get(v) == null ? null : stats(b, calls[v], warm[v], ips[v]);
       }
       Double speedup = st[1] == null ? null : st[0].median() / st[1].median();
       Double planSpeedup = st[2] == null || st[3] == null ? null : st[2].median() / st[3].median();
@@ -135,7 +132,7 @@ final class SpeedBenchmark {
    *
    * @return {calls per repetition of about repSeconds, warm-up seconds}
    */
-  private static double[] calibrate(Variant net, INDArray x, double repSeconds, double minWarmup) {
+  private static double[] calibrate(Consumer<INDArray> net, INDArray x, double repSeconds, double minWarmup) {
     double max = Math.max(MAX_WARMUP_SECONDS, 2 * minWarmup);
     long t0 = System.nanoTime();
     double window = Math.max(0.25, repSeconds / 2);
@@ -145,7 +142,7 @@ final class SpeedBenchmark {
       long w0 = System.nanoTime();
       int calls = 0;
       do {
-        net.forward().accept(x);
+        net.accept(x);
         calls++;
       } while (calls < 3 || (System.nanoTime() - w0) / 1e9 < window);
       perCall = (System.nanoTime() - w0) / 1e9 / calls;
