@@ -49,6 +49,7 @@ public class ConvBenchmark {
 
     private KernelThreads pool;
     private Conv2dKernels kernels;
+    private Conv2dKernels im2col;
     private Conv2dShape shape;
     private float[] input;
     private float[] weight;
@@ -61,6 +62,7 @@ public class ConvBenchmark {
         shape = Conv2dShape.of(batch, c[0], c[1], c[1], c[0], 3, 1, 1);
         pool = new KernelThreads(threads);
         kernels = new Conv2dKernels(KernelProvider.vector(pool), pool);
+        im2col = kernels.withoutDirect();
         input = Shapes.random(1, shape.inputSize());
         weight = Shapes.random(2, shape.weightSize());
         dOut = Shapes.random(3, shape.outputSize());
@@ -83,6 +85,34 @@ public class ConvBenchmark {
     @Benchmark
     public float[] nm24Forward() {
         return kernels.forward(shape, input, weight24);
+    }
+
+    /** The dense forward through im2col (the route before the direct convolution). */
+    @Benchmark
+    public float[] im2colDenseForward() {
+        return im2col.forward(shape, input, weight);
+    }
+
+    /** The 2:4 forward through im2col. */
+    @Benchmark
+    public float[] im2colNm24Forward() {
+        return im2col.forward(shape, input, weight24);
+    }
+
+    @Benchmark
+    public float[] denseBackwardInput() {
+        return kernels.backwardInput(shape, dOut, weight);
+    }
+
+    @Benchmark
+    public float[] nm24BackwardInput() {
+        return kernels.backwardInput(shape, dOut, weight24);
+    }
+
+    /** The dense input gradient through col2im (the route before the direct convolution). */
+    @Benchmark
+    public float[] im2colDenseBackwardInput() {
+        return im2col.backwardInput(shape, dOut, weight);
     }
 
     @Benchmark

@@ -84,7 +84,9 @@ public final class PairedRatio {
         {"denseBackwardWeight", "nm24BackwardWeight"},
     };
     static final String[] CONVS = {"16x28", "32x14", "64x7", "64x56"};
-    static final String[][] CONV_PAIRS = {{"denseForward", "nm24Forward"}, {"denseBackward", "nm24Backward"}};
+    static final String[][] CONV_PAIRS = {
+        {"denseForward", "nm24Forward"}, {"denseBackwardInput", "nm24BackwardInput"}, {"denseBackward", "nm24Backward"},
+        {"im2colDenseForward", "denseForward"}, {"im2colDenseBackwardInput", "denseBackwardInput"}};
 
     private PairedRatio() {
     }

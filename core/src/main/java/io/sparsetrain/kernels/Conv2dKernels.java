@@ -5,7 +5,10 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * 2-D convolution (NCHW, stride, padding, dilation) as im2col + matrix product, dense or N:M.
+ * 2-D convolution (NCHW, stride, padding, dilation) as im2col + matrix product, dense or N:M; stride-1 forwards and
+ * input gradients go through the kernels' direct path instead when they have one ({@link DirectConvolutions}: the
+ * vector kernels read a zero-padded copy of the operand in place, no im2col buffer), unless switched off by
+ * {@link #withoutDirect()} or {@code -Dsparsetrain.kernels.directConv=false}.
  *
  * <p>Forward: the input [B, Cin, H, W] is unfolded into columns [K = Cin*kh*kw, B*Ho*Wo], multiplied
  * by W [Cout, K] and the product [Cout, B*Ho*Wo] is written back as [B, Cout, Ho, Wo]. Input
@@ -22,10 +25,21 @@ public final class Conv2dKernels {
 
     private final GemmKernels gemm;
     private final KernelThreads threads;
+    private final boolean direct;
 
     public Conv2dKernels(GemmKernels gemm, KernelThreads threads) {
+        this(gemm, threads, true);
+    }
+
+    private Conv2dKernels(GemmKernels gemm, KernelThreads threads, boolean direct) {
         this.gemm = Objects.requireNonNull(gemm, "gemm");
         this.threads = Objects.requireNonNull(threads, "threads");
+        this.direct = direct;
+    }
+
+    /** The same kernels with every forward and input gradient through im2col (for side-by-side comparisons). */
+    public Conv2dKernels withoutDirect() {
+        return new Conv2dKernels(gemm, threads, false);
     }
 
     /** Convolutions on the start-up kernels and the shared pool. */
@@ -79,6 +93,11 @@ public final class Conv2dKernels {
             }
             int src = in0 + iy * w + xOff;
             Arrays.fill(cols, d, d + oxLo, 0f);
+            if (oxHi == oxLo) {
+                // the whole row of this tap lies in the padding (src + oxLo may then be outside the input)
+                Arrays.fill(cols, d, d + wo, 0f);
+                continue;
+            }
             if (sw == 1) {
                 System.arraycopy(input, src + oxLo, cols, d + oxLo, oxHi - oxLo);
             } else {
@@ -141,6 +160,10 @@ public final class Conv2dKernels {
     public float[] forward(Conv2dShape s, float[] input, float[] weight) {
         GemmKernels.checkLength("weight", weight, s.weightSize());
         long flops = 2L * s.outChannels() * s.k() * s.cols();
+        DirectConvolutions dc = direct(s);
+        if (dc != null) {
+            return directly(flops, "input", input, s.inputSize(), s.outputSize(), out -> dc.directForward(s, input, weight, out));
+        }
         return onThreadsFor(flops, () -> forward(s, input, new DenseProduct(gemm, s, weight)));
     }
 
@@ -148,7 +171,52 @@ public final class Conv2dKernels {
     public float[] forward(Conv2dShape s, float[] input, NmMatrix weight) {
         checkWeight(s, weight);
         long flops = 2L * weight.slots() * s.cols();
+        DirectConvolutions dc = direct(s);
+        if (dc != null) {
+            return directly(flops, "input", input, s.inputSize(), s.outputSize(), out -> dc.directForward(s, input, weight, out));
+        }
         return onThreadsFor(flops, () -> forward(s, input, new NmProduct(gemm, weight)));
+    }
+
+    /**
+     * System property: {@code false} sends every forward and input gradient through im2col (col2im) even where the
+     * kernels have a direct (im2col-free) path for it. Read on every forward, so that a benchmark can run both side by side in one JVM.
+     */
+    public static final String DIRECT_PROPERTY = "sparsetrain.kernels.directConv";
+
+    /** The kernels' direct forward if they have one for this shape and it is not switched off (here or by the property). */
+    private DirectConvolutions direct(Conv2dShape s) {
+        return directOn() && gemm instanceof DirectConvolutions dc && dc.directForward(s) ? dc : null;
+    }
+
+    /** Like {@link #direct} for the input gradient. */
+    private DirectConvolutions directBackward(Conv2dShape s) {
+        return directOn() && gemm instanceof DirectConvolutions dc && dc.directBackwardInput(s) ? dc : null;
+    }
+
+    /** A new output of {@code outSize} floats filled by a direct product (on the calling thread below the threshold). */
+    private static float[] directly(long flops, String name, float[] in, long inSize, int outSize,
+                                    java.util.function.Consumer<float[]> product) {
+        GemmKernels.checkLength(name, in, inSize);
+        float[] out = new float[outSize];
+        return onThreadsFor(flops, () -> {
+            product.accept(out);
+            return out;
+        });
+    }
+
+    /** Whether {@link #forward} takes the direct (im2col-free) path for this shape. */
+    public boolean directForward(Conv2dShape s) {
+        return direct(s) != null;
+    }
+
+    /** Whether {@link #backwardInput} takes the direct (col2im-free) path for this shape. */
+    public boolean directBackwardInput(Conv2dShape s) {
+        return directBackward(s) != null;
+    }
+
+    private boolean directOn() {
+        return direct && !"false".equalsIgnoreCase(System.getProperty(DIRECT_PROPERTY));
     }
 
     /**
@@ -293,12 +361,20 @@ public final class Conv2dKernels {
     /** Dense input gradient: dInput [B, Cin, H, W] from dOut [B, Cout, Ho, Wo]. */
     public float[] backwardInput(Conv2dShape s, float[] dOut, float[] weight) {
         GemmKernels.checkLength("weight", weight, s.weightSize());
+        DirectConvolutions dc = directBackward(s);
+        if (dc != null) {
+            return directly(Long.MAX_VALUE, "dOut", dOut, s.outputSize(), s.inputSize(), dx -> dc.directBackwardInput(s, dOut, weight, dx));
+        }
         return backwardInput(s, dOut, (dy, dcols, n) -> gemm.gemmTransA(weight, dy, dcols, s.k(), s.outChannels(), n));
     }
 
     /** N:M input gradient. */
     public float[] backwardInput(Conv2dShape s, float[] dOut, NmMatrix weight) {
         checkWeight(s, weight);
+        DirectConvolutions dc = directBackward(s);
+        if (dc != null) {
+            return directly(Long.MAX_VALUE, "dOut", dOut, s.outputSize(), s.inputSize(), dx -> dc.directBackwardInput(s, dOut, weight, dx));
+        }
         return backwardInput(s, dOut, (dy, dcols, n) -> gemm.nmBackwardInput(weight, dy, dcols, n));
     }
 

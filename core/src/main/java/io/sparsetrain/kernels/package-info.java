@@ -12,8 +12,8 @@
  *       returns the Vector API implementation ({@code vector.VectorGemm}) or, with a logged warning
  *       when {@code jdk.incubator.vector} is absent, {@link io.sparsetrain.kernels.ScalarGemm}
  *       (the plain-loop reference every fast kernel is tested against).</li>
- *   <li>{@link io.sparsetrain.kernels.Conv2dKernels} (NCHW, stride, padding, dilation, via im2col;
- *       forward, input gradient, weight gradient at kept positions only) with
+ *   <li>{@link io.sparsetrain.kernels.Conv2dKernels} (NCHW, stride, padding, dilation; forward, input gradient,
+ *       weight gradient at kept positions only; stride-1 forwards direct, the rest via im2col) with
  *       {@link io.sparsetrain.kernels.Conv2dShape}, and {@link io.sparsetrain.kernels.DenseLayerKernels}.</li>
  *   <li>{@link io.sparsetrain.kernels.KernelThreads}: the fixed pool; {@code -Dsparsetrain.kernel.threads=N}
  *       or {@link io.sparsetrain.kernels.KernelThreads#setShared(int)}; default all cores.</li>
@@ -115,7 +115,27 @@
  *       (16x144x50176, 32x288x12544), 0.3-0.7x with fewer columns or more rows (each group rereads the
  *       panel's dY tile from L2: 2 FMAs per L2 load for 2:4), hence the shape route.</li>
  *   <li><b>Dense kernel</b>: 8 x 2-vector tile, B packed 128 x 32 per slab (also aligned), A read
- *       with strides so A^T and B^T need no transposed copies.</li>
+ *       with strides so A^T and B^T need no transposed copies. The tile takes each B row's offset from a
+ *       table, so that the direct convolution can run it on rows of a padded image.</li>
+ *   <li><b>Direct convolution</b> (forward and input gradient; stride 1, any kernel size, padding, dilation;
+ *       {@link io.sparsetrain.kernels.DirectConvolutions}, {@code vector.DirectConv}): im2col writes
+ *       Cin*kh*kw*Ho*Wo floats per image (9x the input for 3x3) that the product then reads back; at batch 32
+ *       that buffer is far larger than the caches, and it was half the forward time with the product on it
+ *       memory-bound at 37-67 GFLOP/s. With the input zero-padded to [Cin, Hp, Wp] and output position
+ *       (oy, ox) numbered {@code oy * Wp + ox}, the im2col row of (ci, ky, kx) over a panel of output
+ *       positions is simply the padded image read from {@code ci*Hp*Wp + ky*dh*Wp + kx*dw} on: the dense tile
+ *       reads those rows in place (offset table), the N:M gather kernels read them through per-entry int
+ *       offsets ({@code dgather}, {@link io.sparsetrain.kernels.NmLayout#rowGatherOffsets}, cached per
+ *       geometry), and the Wp - Wo positions past each output row are computed and dropped when the panel is
+ *       written out. For the gather kernels (one load per FMA, unaligned loads 1.5x) every row must start on
+ *       a vector boundary: the row width is rounded up to whole vectors, several images side by side in one
+ *       row when that wastes less (Wp = 9: 5 images in 48 floats), and copy kx of the padded planes is
+ *       shifted left by kx*dw, so (ci, ky, kx) is read aligned from copy kx; layouts that would waste more
+ *       than 10% of the columns (batch 1 on 7x7 maps) read unaligned. Images are padded a chunk of about
+ *       2 MiB at a time, right before the tasks that read it. The input gradient of a stride-1 convolution is
+ *       the same computation on dY padded by the kernel's reach minus the padding, with the kernel flipped and the
+ *       kept entries regrouped by input channel (built per compressed matrix in O(nnz), cached on its layout).
+ *       Strided convolutions and the weight gradient keep im2col.</li>
  *   <li><b>Threads</b>: {@link io.sparsetrain.kernels.KernelThreads}, a fixed pool; work is split
  *       into column panels x row chunks (rows split only when there are fewer than 2 panels per
  *       thread), handed out dynamically; each task packs its own slabs into its thread's workspace.</li>

@@ -11,7 +11,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** im2col convolutions (dense and N:M, scalar and vector) against direct convolution loops. */
+/**
+ * The convolutions (dense and N:M, scalar and vector; the vector kernels' direct stride-1 path and their im2col path)
+ * against plain convolution loops.
+ */
 class Conv2dKernelsTest {
 
     static final KernelThreads TWO = new KernelThreads(2);
@@ -31,7 +34,24 @@ class Conv2dKernelsTest {
                 Conv2dShape.builder().batch(2).input(3, 10, 9).outChannels(4).kernel(3, 2).stride(2, 1)
                         .padding(2, 1).dilation(2, 3).build(),
                 Conv2dShape.builder().batch(1).input(2, 6, 13).outChannels(7).kernel(5, 5).stride(3, 2)
-                        .padding(0, 2).build());
+                        .padding(0, 2).build(),
+                // stride 1 (the direct path) with dilation, unequal padding, several column panels per image
+                Conv2dShape.builder().batch(2).input(5, 12, 17).outChannels(9).kernel(3, 3).stride(1, 1)
+                        .padding(2, 1).dilation(2, 1).build(),
+                Conv2dShape.builder().batch(1).input(4, 5, 4).outChannels(3).kernel(1, 3).stride(1, 1)
+                        .padding(0, 0).build(),
+                // direct N:M layout with 5 images a row (Wp = 9), the second group of two
+                Conv2dShape.of(7, 3, 7, 7, 6, 3, 1, 1),
+                // direct N:M layout with dilated shifted copies (Wp = 16)
+                Conv2dShape.builder().batch(3).input(4, 14, 12).outChannels(5).kernel(3, 3).stride(1, 1)
+                        .padding(2, 2).dilation(2, 2).build(),
+                // padded images prepared in two chunks
+                Conv2dShape.of(3, 64, 30, 30, 8, 3, 1, 1),
+                // padding beyond the kernel's reach: direct forward, input gradient through col2im
+                Conv2dShape.of(2, 3, 5, 5, 4, 1, 1, 1),
+                // a 1-wide input whose first kernel column lies wholly in the padding (im2col read index -1)
+                Conv2dShape.builder().batch(2).input(2, 3, 1).outChannels(3).kernel(3, 3).stride(1, 1)
+                        .padding(2, 2).dilation(2, 2).build());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -55,10 +75,12 @@ class Conv2dKernelsTest {
             dwMasked[i] = dwDirect[i] * mask[i];
         }
 
+        for (String direct : new String[] {"true", "false"})
         for (Conv2dKernels conv : new Conv2dKernels[] {
                 new Conv2dKernels(new ScalarGemm(), new KernelThreads(1)),
                 new Conv2dKernels(KernelProvider.vector(TWO), TWO)}) {
-            String name = conv.gemm().name();
+            String name = conv.gemm().name() + (direct.equals("true") ? "" : " (im2col only)");
+            withProperty(Conv2dKernels.DIRECT_PROPERTY, direct, () -> {
             GemmKernelsTest.assertClose(yDirect, conv.forward(s, input, wDense), name + " dense forward");
             GemmKernelsTest.assertClose(dxDirect, conv.backwardInput(s, dOut, wDense), name + " dense backwardInput");
             GemmKernelsTest.assertClose(dwDirect, conv.backwardWeight(s, input, dOut), name + " dense backwardWeight");
@@ -69,6 +91,78 @@ class Conv2dKernelsTest {
             withMinParallelFlops("0", () -> {
                 GemmKernelsTest.assertClose(yDirect, conv.forward(s, input, wDense), name + " dense forward on the pool");
                 GemmKernelsTest.assertClose(yPrunedDirect, conv.forward(s, input, nm), name + " 2:4 forward on the pool");
+            });
+            });
+        }
+    }
+
+    /**
+     * Random small shapes (kernel 1-4, stride 1-2, padding 0-2, dilation 1-2, inputs down to 1x1, both K orders)
+     * on the vector kernels, direct and im2col, against the plain loops.
+     */
+    @Test
+    void randomShapesMatchThePlainLoops() {
+        SplittableRandom rnd = new SplittableRandom(2026);
+        Conv2dKernels conv = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
+        int checked = 0;
+        while (checked < 150) {
+            int k = 1 + rnd.nextInt(4);
+            int stride = 1 + rnd.nextInt(2);
+            int pad = rnd.nextInt(3);
+            int dil = 1 + rnd.nextInt(2);
+            int h = 1 + rnd.nextInt(12);
+            int w = 1 + rnd.nextInt(12);
+            if (h + 2 * pad < dil * (k - 1) + 1 || w + 2 * pad < dil * (k - 1) + 1) {
+                continue;
+            }
+            Conv2dShape s = Conv2dShape.builder().batch(1 + rnd.nextInt(6)).input(1 + rnd.nextInt(7), h, w)
+                    .outChannels(1 + rnd.nextInt(9)).kernel(k, k).stride(stride, stride).padding(pad, pad)
+                    .dilation(dil, dil).build();
+            float[] input = TestData.random(rnd, s.inputSize());
+            float[] wDense = TestData.random(rnd, s.weightSize());
+            float[] dOut = TestData.random(rnd, s.outputSize());
+            NmMatrix nm = NmMatrix.fromDense(wDense, TestData.nmMask(rnd, s.outChannels(), s.k(), 2, 4, false),
+                    s.outChannels(), s.k(), 2, 4);
+            float[] y = directForward(s, input, wDense);
+            float[] dx = directBackwardInput(s, dOut, wDense);
+            float[] yNm = directForward(s, input, nm.toDense());
+            float[] dxNm = directBackwardInput(s, dOut, nm.toDense());
+            for (Conv2dKernels c : new Conv2dKernels[] {conv, conv.withoutDirect()}) {
+                String name = s + (c == conv ? "" : " (im2col)");
+                GemmKernelsTest.assertClose(y, c.forward(s, input, wDense), name + " dense forward");
+                GemmKernelsTest.assertClose(dx, c.backwardInput(s, dOut, wDense), name + " dense backwardInput");
+                GemmKernelsTest.assertClose(yNm, c.forward(s, input, nm), name + " 2:4 forward");
+                GemmKernelsTest.assertClose(dxNm, c.backwardInput(s, dOut, nm), name + " 2:4 backwardInput");
+            }
+            checked++;
+        }
+    }
+
+    @Test
+    void channelMajorKForwardIsTheForwardOfThePermutedWeight() {
+        Conv2dShape s = Conv2dShape.builder().batch(3).input(12, 9, 9).outChannels(10).kernel(3, 3).stride(1, 1)
+                .padding(1, 1).channelMajorK(true).build();
+        Conv2dShape plain = s.toBuilder().channelMajorK(false).build();
+        SplittableRandom rnd = new SplittableRandom(21);
+        float[] input = TestData.random(rnd, s.inputSize());
+        float[] w = TestData.random(rnd, s.weightSize()); // [Cout, (tap, ci)]
+        NmMatrix nm = NmMatrix.fromDense(w, TestData.nmMask(rnd, s.outChannels(), s.k(), 2, 4, false), s.outChannels(), s.k(), 2, 4);
+        float[] pruned = nm.toDense();
+        float[] wPlain = new float[w.length]; // [Cout, (ci, tap)]
+        float[] prunedPlain = new float[w.length];
+        for (int co = 0; co < s.outChannels(); co++) {
+            for (int ci = 0; ci < s.inChannels(); ci++) {
+                for (int tap = 0; tap < 9; tap++) {
+                    wPlain[co * s.k() + plain.kRow(ci, tap)] = w[co * s.k() + s.kRow(ci, tap)];
+                    prunedPlain[co * s.k() + plain.kRow(ci, tap)] = pruned[co * s.k() + s.kRow(ci, tap)];
+                }
+            }
+        }
+        Conv2dKernels conv = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
+        for (String direct : new String[] {"true", "false"}) {
+            withProperty(Conv2dKernels.DIRECT_PROPERTY, direct, () -> {
+                GemmKernelsTest.assertClose(directForward(plain, input, wPlain), conv.forward(s, input, w), "dense, direct=" + direct);
+                GemmKernelsTest.assertClose(directForward(plain, input, prunedPlain), conv.forward(s, input, nm), "2:4, direct=" + direct);
             });
         }
     }
@@ -97,15 +191,19 @@ class Conv2dKernelsTest {
     }
 
     private static void withMinParallelFlops(String value, Runnable body) {
-        String old = System.getProperty(Conv2dKernels.MIN_PARALLEL_FLOPS_PROPERTY);
-        System.setProperty(Conv2dKernels.MIN_PARALLEL_FLOPS_PROPERTY, value);
+        withProperty(Conv2dKernels.MIN_PARALLEL_FLOPS_PROPERTY, value, body);
+    }
+
+    private static void withProperty(String property, String value, Runnable body) {
+        String old = System.getProperty(property);
+        System.setProperty(property, value);
         try {
             body.run();
         } finally {
             if (old == null) {
-                System.clearProperty(Conv2dKernels.MIN_PARALLEL_FLOPS_PROPERTY);
+                System.clearProperty(property);
             } else {
-                System.setProperty(Conv2dKernels.MIN_PARALLEL_FLOPS_PROPERTY, old);
+                System.setProperty(property, old);
             }
         }
     }

@@ -50,6 +50,9 @@ public final class LayersBenchmark {
     /** io.sparsetrain.nn.layers.ConvCompute.NM_DENSE_WEIGHT_GRADIENT_PROPERTY. */
     private static final String NM_DENSE_DW = "sparsetrain.nn.nmDenseWeightGradient";
 
+    /** Read on every forward and input gradient: the direct convolution can be switched off for one mode. */
+    private static final String DIRECT = io.sparsetrain.kernels.Conv2dKernels.DIRECT_PROPERTY;
+
     /** Read on every weight gradient: the grouped route can be switched off for one mode. */
     private static final String DW_GROUPED = io.sparsetrain.kernels.vector.VectorGemm.DW_GROUPED_PROPERTY;
 
@@ -111,6 +114,11 @@ public final class LayersBenchmark {
         // inference only: the same networks compiled into InferencePlans (batch norm folded, ReLU fused, outside DL4J's graph)
         modes.add(new Mode("plan dense", null, null, null, true, false, InferencePlan.compile(model(LayerKind.SPARSE, false))));
         modes.add(new Mode("plan 2:4 frozen", null, null, null, true, false, InferencePlan.compile(model(LayerKind.SPARSE, true))));
+        // the same networks with every convolution through im2col / col2im (the route before the direct convolution)
+        modes.add(new Mode("dense, im2col", model(LayerKind.SPARSE, false), DIRECT, "false", true, false));
+        modes.add(new Mode("2:4, im2col", model(LayerKind.SPARSE, true), DIRECT, "false", true, false));
+        modes.add(new Mode("plan dense, im2col", null, DIRECT, "false", true, false, InferencePlan.compile(model(LayerKind.SPARSE, false))));
+        modes.add(new Mode("plan 2:4, im2col", null, DIRECT, "false", true, false, InferencePlan.compile(model(LayerKind.SPARSE, true))));
 
         // every mode once per round, rounds interleaved so that drifts of a shared machine hit all modes alike:
         // training for --seconds, then inference at batch 1 and 32 for half of it each (the inference modes)

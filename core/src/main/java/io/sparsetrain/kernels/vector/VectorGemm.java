@@ -5,6 +5,8 @@ import io.sparsetrain.kernels.KernelThreads;
 import io.sparsetrain.kernels.NmLayout;
 import io.sparsetrain.kernels.NmMatrix;
 import io.sparsetrain.kernels.PackedProducts;
+import io.sparsetrain.kernels.DirectConvolutions;
+import io.sparsetrain.kernels.Conv2dShape;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -23,7 +25,7 @@ import jdk.incubator.vector.VectorSpecies;
  * panel of the workspace. Tasks are (column panel, row chunk) pairs on the {@link KernelThreads}
  * pool.
  */
-public final class VectorGemm implements GemmKernels, PackedProducts {
+public final class VectorGemm implements GemmKernels, PackedProducts, DirectConvolutions {
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Lanes per vector (16 with AVX-512). */
@@ -163,6 +165,11 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
         }
     }
 
+    /** This thread's workspace. */
+    static Workspace workspace() {
+        return WORKSPACE.get();
+    }
+
     static float[] buffer(int which, int size) {
         float[][] b = BUFFERS.get();
         if (b[which] == null || b[which].length < size) {
@@ -240,6 +247,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
         KernelThreads t = threads();
         int chunk = rowChunk(m, panels, t.threads(), MR);
         int chunks = (m + chunk - 1) / chunk;
+        int[] rowsPd = panelRows(k);
         t.parallelFor(panels * chunks, task -> {
             int p = task / chunks;
             int r0 = (task % chunks) * chunk;
@@ -258,7 +266,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
                 } else {
                     packSlab(b, n, kb0, kb1, p * PD, PD, bp, bOff);
                 }
-                denseSlab(a, rs, qs, kb0, kb1, r0, r1, bp, bOff, cbuf, cOff);
+                denseSlab(a, rs, qs, kb0, kb1, r0, r1, bp, bOff - kb0 * PD, rowsPd, cbuf, cOff);
             }
             sink.accept(cbuf, cOff, r0, r1, p * PD);
         });
@@ -278,8 +286,27 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
         }
     }
 
-    /** cbuf [r1 - r0, PD] += A[r0:r1, kb0:kb1] * slab; register tile MR rows x 2 vectors. */
-    static void denseSlab(float[] a, int rs, int qs, int kb0, int kb1, int r0, int r1, float[] bp, int bOff,
+    /** {@code q * PD} for q in [0, n): the row offsets of a packed slab for {@link #denseSlab}. */
+    static int[] panelRows(int n) {
+        int[] t = panelRows;
+        if (t.length < n) {
+            t = new int[Math.max(n, 2 * t.length)];
+            for (int q = 0; q < t.length; q++) {
+                t[q] = q * PD;
+            }
+            panelRows = t;
+        }
+        return t;
+    }
+
+    private static volatile int[] panelRows = new int[0];
+
+    /**
+     * cbuf [r1 - r0, PD] += A[r0:r1, kb0:kb1] * B, where the PD floats of B's row q start at
+     * {@code bp[bOff + qOff[q]]}: a packed slab ({@code qOff = panelRows}, {@code bOff} = slab start - kb0 * PD),
+     * or a padded image read in place (the direct convolution). Register tile MR rows x 2 vectors.
+     */
+    static void denseSlab(float[] a, int rs, int qs, int kb0, int kb1, int r0, int r1, float[] bp, int bOff, int[] qOff,
                           float[] cbuf, int cOff) {
         int r = r0;
         for (; r + MR <= r1; r += MR) {
@@ -309,7 +336,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
             int a6 = a5 + rs;
             int a7 = a6 + rs;
             for (int q = kb0; q < kb1; q++) {
-                int bo = bOff + (q - kb0) * PD;
+                int bo = bOff + qOff[q];
                 int aq = q * qs;
                 FloatVector b0 = FloatVector.fromArray(S, bp, bo);
                 FloatVector b1 = FloatVector.fromArray(S, bp, bo + L);
@@ -361,7 +388,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
             FloatVector c1 = FloatVector.fromArray(S, cbuf, co + L);
             int a0 = r * rs;
             for (int q = kb0; q < kb1; q++) {
-                int bo = bOff + (q - kb0) * PD;
+                int bo = bOff + qOff[q];
                 FloatVector w = FloatVector.broadcast(S, a[a0 + q * qs]);
                 c0 = FloatVector.fromArray(S, bp, bo).fma(w, c0);
                 c1 = FloatVector.fromArray(S, bp, bo + L).fma(w, c1);
@@ -369,6 +396,63 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
             c0.intoArray(cbuf, co);
             c1.intoArray(cbuf, co + L);
         }
+    }
+
+    // ---------------------------------------------------------------- direct convolution
+
+    @Override
+    public boolean directForward(Conv2dShape s) {
+        return DirectConv.supportsForward(s);
+    }
+
+    @Override
+    public boolean directBackwardInput(Conv2dShape s) {
+        return DirectConv.supportsBackwardInput(s);
+    }
+
+    @Override
+    public void directForward(Conv2dShape s, float[] input, float[] weight, float[] output) {
+        checkDirect(s, directForward(s), weight.length, input, s.inputSize(), output, s.outputSize());
+        DirectConv.forward(s, input, weight, output, threads());
+    }
+
+    @Override
+    public void directForward(Conv2dShape s, float[] input, NmMatrix weight, float[] output) {
+        checkDirect(s, directForward(s), directWeight(s, weight), input, s.inputSize(), output, s.outputSize());
+        DirectConv.forward(s, input, weight, output, threads());
+    }
+
+    @Override
+    public void directBackwardInput(Conv2dShape s, float[] dOut, float[] weight, float[] dInput) {
+        checkDirect(s, directBackwardInput(s), weight.length, dOut, s.outputSize(), dInput, s.inputSize());
+        DirectConv.backwardInput(s, dOut, weight, dInput, threads());
+    }
+
+    @Override
+    public void directBackwardInput(Conv2dShape s, float[] dOut, NmMatrix weight, float[] dInput) {
+        checkDirect(s, directBackwardInput(s), directWeight(s, weight), dOut, s.outputSize(), dInput, s.inputSize());
+        DirectConv.backwardInput(s, dOut, weight, dInput, threads());
+    }
+
+    private static long directWeight(Conv2dShape s, NmMatrix weight) {
+        if (weight.rows() != s.outChannels() || weight.k() != s.k()) {
+            throw new IllegalArgumentException("weight is [" + weight.rows() + ", " + weight.k() + "], expected ["
+                    + s.outChannels() + ", " + s.k() + "] for " + s);
+        }
+        return s.weightSize();
+    }
+
+    private static void checkDirect(Conv2dShape s, boolean supported, long weightSize, float[] in, long inSize,
+                                    float[] out, long outSize) {
+        if (!supported) {
+            throw new IllegalArgumentException("no direct convolution for " + s + " (it needs stride 1 and, for the"
+                    + " input gradient, padding within the kernel's reach)");
+        }
+        if (weightSize != s.weightSize()) {
+            throw new IllegalArgumentException("weight has " + weightSize + " values, expected " + s.weightSize() + " for " + s);
+        }
+        GemmKernels.checkLength("in", in, inSize);
+        GemmKernels.checkLength("out", out, outSize);
     }
 
     // ---------------------------------------------------------------- pre-packed X
@@ -406,6 +490,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
         KernelThreads t = threads();
         int chunk = rowChunk(m, panels, t.threads(), MR);
         int chunks = (m + chunk - 1) / chunk;
+        int[] rowsPd = panelRows(k);
         t.parallelFor(panels * chunks, task -> {
             int p = task / chunks;
             int c0 = plan[2 * p];
@@ -418,7 +503,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts {
             Arrays.fill(cbuf, cOff, cOff + accFloats, 0f);
             for (int kb0 = 0; kb0 < k; kb0 += KD) {
                 int kb1 = Math.min(k, kb0 + KD);
-                denseSlab(a, k, 1, kb0, kb1, r0, r1, packed, off + c0 * k + kb0 * PD, cbuf, cOff);
+                denseSlab(a, k, 1, kb0, kb1, r0, r1, packed, off + c0 * k, rowsPd, cbuf, cOff);
             }
             unpackPanel(cbuf, cOff, PD, r0, r1, c, n, c0);
         });

@@ -14,7 +14,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * (one im2col per step instead of two) in a buffer reused across steps, and the weight gradient as
  * columns * dY^T (the long batch*Ho*Wo reduction inside the GEMM, without transposing the column
  * matrix). Convolutions whose column matrix exceeds {@link #MAX_CACHED_COLUMNS} floats use
- * {@link Conv2dKernels} (batch-chunked) instead.
+ * {@link Conv2dKernels} (batch-chunked) instead. Where the engine has a direct (im2col-free) path, the forward and
+ * the input gradient take it ({@link Conv2dKernels#directForward}, {@link Conv2dKernels#directBackwardInput}) and
+ * the backward pass unfolds the input for the weight gradient only.
  *
  * <p>Memory: the column buffers that layers keep between steps are limited, over all layers of
  * the JVM, to {@value #BUDGET_PROPERTY} floats (default {@link #DEFAULT_BUDGET}, 1 GiB); a layer
@@ -102,7 +104,9 @@ final class ConvCompute {
         colsShape = null;
         colsInput = null;
         long size = (long) s.k() * s.cols();
-        if (!keepColumns || size > maxCachedColumns) {
+        if (!keepColumns || size > maxCachedColumns || CONV.directForward(s)) {
+            // a direct forward (stride 1: no im2col at all) beats keeping the columns: the backward pass unfolds
+            // the input once for the weight gradient, as many unfoldings per step as before
             // nothing to keep for a backward pass: the engine's one-call forward unfolds the input straight into
             // its kernels' panel layout (one pass over the columns instead of im2col and a second packing pass)
             return nm != null ? CONV.forward(s, x, nm) : CONV.forward(s, x, w);
@@ -191,6 +195,10 @@ final class ConvCompute {
                     dw[i] *= mask[i];
                 }
             }
+        }
+        if (CONV.directBackwardInput(s)) {
+            float[] dx = nm != null ? CONV.backwardInput(s, dOut, nm) : CONV.backwardInput(s, dOut, w);
+            return new Gradients(dw, dx);
         }
         // the columns are no longer needed: their buffer takes dColumns [K, n]
         if (nm != null) {

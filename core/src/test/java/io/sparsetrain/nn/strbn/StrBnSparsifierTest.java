@@ -56,8 +56,11 @@ class StrBnSparsifierTest {
                 .thresholdDecay(0.2).weightDecay(5e-4).build(), leNetSteps::add);
         resNet = ResNets.init(ResNets.cifar(8, 8, spec));
         resNet.fit(iterator(train, 32), 1);
+        // the smaller ResNet comes out at chance (every filter of a stream dead); from there one fine-tune epoch at
+        // the STR-BN rate 0.05 is chaotic: float32 summation order alone (im2col vs direct convolution) turned its
+        // training loss 2.304 -> 2.126 into 2.304 -> 2.315. At 0.01 both orders lower it (2.205, 2.265).
         resNetResult = StrBnSparsifier.run(resNet, iterator(train, 32), StrBnOptions.builder().epochs(2).learningRate(0.05).initialS(-2)
-                .thresholdDecay(0.5).gammaDecay(0.1).weightDecay(5e-4).fineTuneEpochs(1).build(), resNetSteps::add);
+                .thresholdDecay(0.5).gammaDecay(0.1).weightDecay(5e-4).fineTuneEpochs(1).fineTuneLearningRate(0.01).build(), resNetSteps::add);
     }
 
     static ListDataSetIterator<DataSet> iterator(DataSet d, int batch) {

@@ -1,0 +1,426 @@
+package io.sparsetrain.kernels.vector;
+
+import io.sparsetrain.kernels.Conv2dShape;
+import io.sparsetrain.kernels.KernelThreads;
+import io.sparsetrain.kernels.NmLayout;
+import io.sparsetrain.kernels.NmMatrix;
+import java.util.Arrays;
+
+/**
+ * Stride-1 convolutions read straight from a zero-padded copy of their operand (see
+ * {@link io.sparsetrain.kernels.DirectConvolutions}): no im2col buffer, which for a 3x3 convolution is 9x the input
+ * and, at batch 32, far larger than the caches, so that writing it and reading it back dominated the im2col
+ * forwards (measured: im2col about half of the forward time, the product on it at 37-67 GFLOP/s dense).
+ *
+ * <p>Both directions are the same computation on a {@link Frame}: source planes [C, h, w] per image, zero-padded
+ * to [C, hp, wp] with the source at (top, left); output position (y, x) is column {@code y * wrow + x} and inner
+ * position i (a source channel and a kernel tap) is the row read from {@code offset[i]} on, so a panel of columns
+ * [c0, c0 + w) of that row is {@code w} consecutive floats. The forward reads the input (inner = K positions
+ * (ci, ky, kx) of W [Cout, K]); the input gradient reads dY padded by the kernel's reach minus the padding, with
+ * the kernel flipped (inner = (co, ky, kx), dX[ci, y, x] = sum W[co, (ci, ky, kx)] dYp[co, y + (kh-1-ky) dh,
+ * x + (kw-1-kx) dw]), i.e. the forward of the transposed convolution. The dense product runs {@link VectorGemm}'s
+ * register tile on those rows ({@code denseSlab} with the offset table); the N:M product runs the
+ * {@code dgather} kernels, whose entries carry their row offsets. Tasks are (image group, column panel, row
+ * chunk); each writes its finished accumulator panel into the output, dropping the columns past each output row.
+ */
+final class DirectConv {
+
+    /** Floats after the last padded plane of a copy that a panel may read (for columns it drops). */
+    static final int SLACK = VectorGemm.VMAX * VectorGemm.L + VectorGemm.PD;
+    /** Floats of padded images prepared at a time (about 2 MiB: the chunk stays in L2/L3 while it is read). */
+    static final int CHUNK_FLOATS = 1 << 19;
+    /** Most extra columns the aligned layout may add (rounding image rows up to whole vectors): 10%. */
+    static final double MAX_ALIGN_WASTE = 1.10;
+
+    private static final ThreadLocal<float[]> PADDED = new ThreadLocal<>();
+
+    private DirectConv() {
+    }
+
+    static boolean supportsForward(Conv2dShape s) {
+        return s.strideH() == 1 && s.strideW() == 1;
+    }
+
+    /** The input gradient as a direct convolution needs stride 1 and padding within the kernel's reach. */
+    static boolean supportsBackwardInput(Conv2dShape s) {
+        return supportsForward(s) && s.padH() <= (s.kernelH() - 1) * s.dilationH()
+                && s.padW() <= (s.kernelW() - 1) * s.dilationW();
+    }
+
+    /**
+     * A direct convolution's operand and output: source planes [batch, channels, h, w] padded to [hp, wp] with the
+     * source at (top, left); output [batch, rows, outH, outW]; horizontal tap shift unit {@code dw}, taps
+     * {@code kw} (the shifted copies of the aligned layout).
+     */
+    record Frame(int batch, int channels, int h, int w, int top, int left, int hp, int wp, int outH, int outW,
+                 int kw, int dw) {
+
+        static Frame forward(Conv2dShape s) {
+            return new Frame(s.batch(), s.inChannels(), s.height(), s.width(), s.padH(), s.padW(),
+                    s.height() + 2 * s.padH(), s.width() + 2 * s.padW(), s.outHeight(), s.outWidth(),
+                    s.kernelW(), s.dilationW());
+        }
+
+        static Frame backwardInput(Conv2dShape s) {
+            int reachH = (s.kernelH() - 1) * s.dilationH();
+            int reachW = (s.kernelW() - 1) * s.dilationW();
+            return new Frame(s.batch(), s.outChannels(), s.outHeight(), s.outWidth(), reachH - s.padH(),
+                    reachW - s.padW(), s.height() + reachH, s.width() + reachW, s.height(), s.width(),
+                    s.kernelW(), s.dilationW());
+        }
+    }
+
+    /**
+     * The padded layout of a frame. {@code group} images sit side by side in one wide row of {@code wrow} floats
+     * (each image keeps its own padding columns, which separate them); a group's planes are [C, hp, wrow].
+     * Unaligned: one image per row, {@code wrow = wp}, source channel c shifted by (sy rows, tap column tx) at
+     * {@code c * plane + sy * wrow + tx * dw}. Aligned ({@code copies = kw}): {@code wrow} a multiple of the
+     * vector length, and copy tx holds the planes shifted left by {@code tx * dw}, so that every row the kernels
+     * read starts on a vector boundary: {@code tx * copyStride + c * plane + sy * wrow}. The gather kernels load
+     * one vector per multiply-add and unaligned 512-bit loads cost them about 1.5x in L1; the dense tile loads 2
+     * vectors per 16 multiply-adds and reads the unaligned layout. The aligned layout is taken when it adds at most
+     * {@link #MAX_ALIGN_WASTE} columns and a group's copies fit {@link #CHUNK_FLOATS}.
+     */
+    record Geometry(Frame f, int group, int wrow, int plane, int groupFloats, int copies, int chunkGroups,
+                    int copyStride, int cols) {
+
+        static Geometry of(Frame f, boolean align) {
+            int group = 1;
+            int wrow = f.wp();
+            int copies = 1;
+            if (align) {
+                int l = VectorGemm.L;
+                for (int g = 1; g <= Math.min(l, f.batch()); g++) {
+                    int w = (g * f.wp() + l - 1) / l * l;
+                    if (w <= MAX_ALIGN_WASTE * g * f.wp()) {
+                        // only if a group's copies fit the chunk budget: past it the reads come from L3
+                        // (64x56 maps: 3 images a row, 7.8 MB of copies) and measured no faster than unaligned
+                        if ((long) f.kw() * f.channels() * f.hp() * w <= CHUNK_FLOATS) {
+                            group = g;
+                            wrow = w;
+                            copies = f.kw();
+                        }
+                        break;
+                    }
+                }
+            }
+            int plane = f.hp() * wrow;
+            int groupFloats = f.channels() * plane;
+            int groups = (f.batch() + group - 1) / group;
+            int chunkGroups = (int) Math.max(1, Math.min(groups, CHUNK_FLOATS / ((long) copies * groupFloats)));
+            int copyStride = roundUp(chunkGroups * groupFloats + SLACK);
+            int cols = (f.outH() - 1) * wrow + (group - 1) * f.wp() + f.outW();
+            return new Geometry(f, group, wrow, plane, groupFloats, copies, chunkGroups, copyStride, cols);
+        }
+
+        /** Offset of source channel c shifted down by {@code sy} rows and right by tap column {@code tx}. */
+        int offset(int c, int sy, int tx) {
+            return c * plane + sy * wrow + (copies > 1 ? tx * copyStride : tx * f.dw());
+        }
+
+        int groups() {
+            return (f.batch() + group - 1) / group;
+        }
+
+        private static int roundUp(int floats) {
+            return (floats + 15) & ~15;
+        }
+    }
+
+    /** Inner offsets of the forward: K position (ci, ky, kx) reads channel ci shifted by (ky dh, kx). */
+    static int[] forwardOffsets(Conv2dShape s, Geometry g) {
+        int kk = s.kernelH() * s.kernelW();
+        int[] off = new int[s.k()];
+        for (int ci = 0; ci < s.inChannels(); ci++) {
+            for (int tap = 0; tap < kk; tap++) {
+                off[s.kRow(ci, tap)] = g.offset(ci, tap / s.kernelW() * s.dilationH(), tap % s.kernelW());
+            }
+        }
+        return off;
+    }
+
+    /** Inner offsets of the input gradient: q = co * kh * kw + tap reads dY channel co with the tap flipped. */
+    static int[] backwardInputOffsets(Conv2dShape s, Geometry g) {
+        int kk = s.kernelH() * s.kernelW();
+        int[] off = new int[s.outChannels() * kk];
+        for (int co = 0; co < s.outChannels(); co++) {
+            for (int tap = 0; tap < kk; tap++) {
+                int ky = tap / s.kernelW();
+                int kx = tap % s.kernelW();
+                off[co * kk + tap] = g.offset(co, (s.kernelH() - 1 - ky) * s.dilationH(), s.kernelW() - 1 - kx);
+            }
+        }
+        return off;
+    }
+
+    /** W^T by input channel: wt [Cin, Cout * kh * kw], wt[ci][co * kk + tap] = W[co, (ci, tap)]. */
+    static float[] transposeByChannel(Conv2dShape s, float[] w) {
+        int kk = s.kernelH() * s.kernelW();
+        int q = s.outChannels() * kk;
+        float[] wt = new float[s.inChannels() * q];
+        for (int co = 0; co < s.outChannels(); co++) {
+            for (int ci = 0; ci < s.inChannels(); ci++) {
+                for (int tap = 0; tap < kk; tap++) {
+                    wt[ci * q + co * kk + tap] = w[co * s.k() + s.kRow(ci, tap)];
+                }
+            }
+        }
+        return wt;
+    }
+
+    /**
+     * The kept entries of W regrouped by input channel for the input gradient, block-major over inner positions
+     * q = co * kh * kw + tap in blocks of {@code VectorGemm.KB} (like {@link NmLayout.Gather}), each entry with
+     * its operand offset {@code qOffset[q]}. Built from the row CSR in O(nnz); cached on the layout per offsets.
+     */
+    record ChannelGather(int outputs, int blocks, int[] ptr, int[] off, float[] val) {
+        int blockBase(int b) {
+            return b * (outputs + 1);
+        }
+
+        static ChannelGather of(Conv2dShape s, NmLayout l, int[] qOffset) {
+            int kk = s.kernelH() * s.kernelW();
+            int cin = s.inChannels();
+            int bs = VectorGemm.KB;
+            int nb = (s.outChannels() * kk + bs - 1) / bs;
+            int[] rowPtr = l.rowPtr();
+            int[] kIdx = l.kIndex();
+            float[] vals = l.rowValues();
+            int[] ci = new int[kIdx.length];
+            int[] q = new int[kIdx.length];
+            int[] ptr = new int[nb * (cin + 1) + 1];
+            for (int co = 0; co < s.outChannels(); co++) {
+                for (int e = rowPtr[co]; e < rowPtr[co + 1]; e++) {
+                    int k = kIdx[e];
+                    int c = s.channelMajorK() ? k % cin : k / kk;
+                    int tap = s.channelMajorK() ? k / cin : k % kk;
+                    ci[e] = c;
+                    q[e] = co * kk + tap;
+                    ptr[(q[e] / bs) * (cin + 1) + c + 1]++;
+                }
+            }
+            // counts -> starts, block-major: block, then channel; each block's trailing pointer = next block's start
+            int[] start = new int[nb * (cin + 1)];
+            int e0 = 0;
+            for (int b = 0; b < nb; b++) {
+                for (int c = 0; c < cin; c++) {
+                    start[b * (cin + 1) + c] = e0;
+                    e0 += ptr[b * (cin + 1) + c + 1];
+                }
+                start[b * (cin + 1) + cin] = e0;
+            }
+            int[] fill = Arrays.copyOf(start, start.length);
+            int[] off = new int[kIdx.length];
+            float[] val = new float[kIdx.length];
+            for (int e = 0; e < kIdx.length; e++) {
+                int slot = fill[(q[e] / bs) * (cin + 1) + ci[e]]++;
+                off[slot] = qOffset[q[e]];
+                val[slot] = vals[e];
+            }
+            return new ChannelGather(cin, nb, start, off, val);
+        }
+    }
+
+    /**
+     * Pads groups [g0, g1) of {@code src} into the caller-thread buffer (from {@link VectorGemm.Workspace#ALIGN}
+     * on, group g0 first) and returns it; the tasks then read it.
+     */
+    static float[] pad(Geometry g, float[] src, int g0, int g1, KernelThreads t) {
+        Frame f = g.f();
+        long size = VectorGemm.Workspace.ALIGN + (long) g.copies() * g.copyStride();
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("padded operand too large for int-indexed arrays: " + f);
+        }
+        float[] p = PADDED.get();
+        if (p == null || p.length < size) {
+            p = new float[(int) Math.max(size, VectorGemm.Workspace.FLOATS)];
+            PADDED.set(p);
+        }
+        float[] padded = p;
+        int base = VectorGemm.Workspace.ALIGN;
+        int h = f.h();
+        int w = f.w();
+        int channels = f.channels();
+        int plane = g.plane();
+        t.parallelFor((g1 - g0) * channels, task -> {
+            int gi = task / channels;
+            int c = task % channels;
+            int dst = base + gi * g.groupFloats() + c * plane;
+            Arrays.fill(padded, dst, dst + plane, 0f);
+            for (int j = 0; j < g.group(); j++) {
+                int b = (g0 + gi) * g.group() + j;
+                if (b >= f.batch()) {
+                    break;
+                }
+                int from = (b * channels + c) * h * w;
+                int x0 = dst + f.top() * g.wrow() + j * f.wp() + f.left();
+                for (int y = 0; y < h; y++) {
+                    System.arraycopy(src, from + y * w, padded, x0 + y * g.wrow(), w);
+                }
+            }
+            for (int tx = 1; tx < g.copies(); tx++) { // copy tx: the plane shifted left by tx * dw
+                int shift = tx * f.dw();
+                int d = dst + tx * g.copyStride();
+                System.arraycopy(padded, dst + shift, padded, d, plane - shift);
+                Arrays.fill(padded, d + plane - shift, d + plane, 0f);
+            }
+        });
+        for (int tx = 0; tx < g.copies(); tx++) {
+            int end = base + tx * g.copyStride() + (g1 - g0) * g.groupFloats();
+            Arrays.fill(padded, end, end + SLACK, 0f);
+        }
+        return padded;
+    }
+
+    /** Dense: out [B, m, outH, outW] = a [m, inner] applied to the padded operand through {@code offsets}. */
+    static void dense(Geometry g, float[] src, float[] a, int m, int[] offsets, float[] out, KernelThreads t) {
+        int k = offsets.length;
+        int perGroup = (g.cols() + VectorGemm.PD - 1) / VectorGemm.PD;
+        inChunks(g, src, t, (padded, g0, g1) -> {
+            int panels = (g1 - g0) * perGroup;
+            int chunk = VectorGemm.rowChunk(m, panels, t.threads(), VectorGemm.MR);
+            int chunks = (m + chunk - 1) / chunk;
+            int first = g0;
+            t.parallelFor(panels * chunks, task -> {
+                int p = task / chunks;
+                int gi = p / perGroup;
+                int c0 = (p % perGroup) * VectorGemm.PD;
+                int r0 = (task % chunks) * chunk;
+                int r1 = Math.min(m, r0 + chunk);
+                VectorGemm.Workspace ws = VectorGemm.workspace();
+                int accFloats = (r1 - r0) * VectorGemm.PD;
+                float[] cbuf = ws.acc(0, accFloats);
+                int cOff = ws.accOffset(0, accFloats);
+                Arrays.fill(cbuf, cOff, cOff + accFloats, 0f);
+                int bo = VectorGemm.Workspace.ALIGN + gi * g.groupFloats() + c0;
+                for (int kb0 = 0; kb0 < k; kb0 += VectorGemm.KD) {
+                    int kb1 = Math.min(k, kb0 + VectorGemm.KD);
+                    VectorGemm.denseSlab(a, k, 1, kb0, kb1, r0, r1, padded, bo, offsets, cbuf, cOff);
+                }
+                scatter(g, m, cbuf, cOff, VectorGemm.PD, r0, r1, first + gi, c0, out);
+            });
+        });
+    }
+
+    /** N:M: out [B, outputs, outH, outW] from block-major entries with operand offsets. */
+    static void gather(Geometry g, float[] src, int nOut, int nb, int[] ptr, int[] off, float[] val, float[] out,
+                       KernelThreads t) {
+        int[] plan = VectorGemm.nmPanels(g.cols());
+        int perGroup = plan.length / 2;
+        inChunks(g, src, t, (padded, g0, g1) -> {
+            int panels = (g1 - g0) * perGroup;
+            int chunk = VectorGemm.rowChunk(nOut, panels, t.threads(), NmLayout.LOCKSTEP_ROWS);
+            int chunks = (nOut + chunk - 1) / chunk;
+            int first = g0;
+            t.parallelFor(panels * chunks, task -> {
+                int p = task / chunks;
+                int gi = p / perGroup;
+                int c0 = plan[2 * (p % perGroup)];
+                int v = plan[2 * (p % perGroup) + 1];
+                int pw = v * VectorGemm.L;
+                int o0 = (task % chunks) * chunk;
+                int o1 = Math.min(nOut, o0 + chunk);
+                VectorGemm.Workspace ws = VectorGemm.workspace();
+                int accFloats = (o1 - o0) * pw;
+                float[] ybuf = ws.acc(0, accFloats);
+                int yoff = ws.accOffset(0, accFloats);
+                Arrays.fill(ybuf, yoff, yoff + accFloats, 0f);
+                int bo = VectorGemm.Workspace.ALIGN + gi * g.groupFloats() + c0;
+                for (int blk = 0; blk < nb; blk++) {
+                    int pb = blk * (nOut + 1);
+                    switch (v) {
+                        case 8 -> NmGatherKernels.dgather8(ptr, pb, off, val, o0, o1, bo, padded, ybuf, yoff);
+                        case 4 -> NmGatherKernels.dgather4(ptr, pb, off, val, o0, o1, bo, padded, ybuf, yoff);
+                        case 2 -> NmGatherKernels.dgather2(ptr, pb, off, val, o0, o1, bo, padded, ybuf, yoff);
+                        default -> NmGatherKernels.dgather1(ptr, pb, off, val, o0, o1, bo, padded, ybuf, yoff);
+                    }
+                }
+                scatter(g, nOut, ybuf, yoff, pw, o0, o1, first + gi, c0, out);
+            });
+        });
+    }
+
+    /** A chunk of image groups [g0, g1), padded. */
+    private interface Chunk {
+        void run(float[] padded, int g0, int g1);
+    }
+
+    /** Pads the image groups a chunk at a time and runs {@code body} on each right after (while it is in cache). */
+    private static void inChunks(Geometry g, float[] src, KernelThreads t, Chunk body) {
+        int groups = g.groups();
+        for (int g0 = 0; g0 < groups; g0 += g.chunkGroups()) {
+            int g1 = Math.min(groups, g0 + g.chunkGroups());
+            body.run(pad(g, src, g0, g1, t), g0, g1);
+        }
+    }
+
+    /** Dense forward into output [B, Cout, Ho, Wo]. */
+    static void forward(Conv2dShape s, float[] input, float[] weight, float[] output, KernelThreads t) {
+        Geometry g = Geometry.of(Frame.forward(s), false);
+        dense(g, input, weight, s.outChannels(), forwardOffsets(s, g), output, t);
+    }
+
+    /** N:M forward into output [B, Cout, Ho, Wo]. */
+    static void forward(Conv2dShape s, float[] input, NmMatrix weight, float[] output, KernelThreads t) {
+        Geometry g = Geometry.of(Frame.forward(s), true);
+        NmLayout.Gather r = weight.layout().rowGather(VectorGemm.KB);
+        int[] off = weight.layout().rowGatherOffsets(VectorGemm.KB, forwardOffsets(s, g));
+        gather(g, input, r.outputs(), r.blocks(), r.ptr(), off, r.val(), output, t);
+    }
+
+    /** Dense input gradient into dInput [B, Cin, H, W]. */
+    static void backwardInput(Conv2dShape s, float[] dOut, float[] weight, float[] dInput, KernelThreads t) {
+        Geometry g = Geometry.of(Frame.backwardInput(s), false);
+        dense(g, dOut, transposeByChannel(s, weight), s.inChannels(), backwardInputOffsets(s, g), dInput, t);
+    }
+
+    /** N:M input gradient into dInput [B, Cin, H, W]. */
+    static void backwardInput(Conv2dShape s, float[] dOut, NmMatrix weight, float[] dInput, KernelThreads t) {
+        Geometry g = Geometry.of(Frame.backwardInput(s), true);
+        int[] qOffset = backwardInputOffsets(s, g);
+        ChannelGather c = weight.layout().derived(new ChannelGatherKey(s.withBatch(1), qOffset),
+                l -> ChannelGather.of(s, l, qOffset));
+        gather(g, dOut, c.outputs(), c.blocks(), c.ptr(), c.off(), c.val(), dInput, t);
+    }
+
+    /** What a {@link ChannelGather} depends on besides the mask and values: the shape and the operand offsets. */
+    private record ChannelGatherKey(Conv2dShape shape, int[] qOffset) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ChannelGatherKey k && k.shape.equals(shape) && Arrays.equals(k.qOffset, qOffset);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * shape.hashCode() + Arrays.hashCode(qOffset);
+        }
+    }
+
+    /**
+     * Writes accumulator rows [r0, r1) (panel columns [c0, c0 + pw) of group {@code grp}, {@code pw} floats a row
+     * from {@code aOff}) into out [B, rows, outH, outW], dropping the columns past each image's output row.
+     */
+    static void scatter(Geometry g, int rows, float[] acc, int aOff, int pw, int r0, int r1, int grp, int c0,
+                        float[] out) {
+        Frame f = g.f();
+        int wrow = g.wrow();
+        int wo = f.outW();
+        int hw = f.outH() * wo;
+        int c1 = Math.min(c0 + pw, g.cols());
+        for (int oy = c0 / wrow; oy * wrow < c1; oy++) {
+            for (int j = 0; j < g.group(); j++) {
+                int b = grp * g.group() + j;
+                int start = oy * wrow + j * f.wp(); // column of (oy, ox = 0) of image b
+                int j0 = Math.max(c0, start);
+                int j1 = Math.min(c1, start + wo);
+                if (b >= f.batch() || j0 >= j1) {
+                    continue;
+                }
+                int dst = oy * wo + (j0 - start);
+                for (int r = r0; r < r1; r++) {
+                    System.arraycopy(acc, aOff + (r - r0) * pw + (j0 - c0), out, (b * rows + r) * hw + dst, j1 - j0);
+                }
+            }
+        }
+    }
+}
