@@ -121,6 +121,13 @@ public class ConvBenchmark {
         bh.consume(kernels.backwardWeight(shape, input, dOut));
     }
 
+    /** Both dense gradients through im2col / col2im. */
+    @Benchmark
+    public void im2colDenseBackward(Blackhole bh) {
+        bh.consume(im2col.backwardInput(shape, dOut, weight));
+        bh.consume(im2col.backwardWeight(shape, input, dOut));
+    }
+
     @Benchmark
     public void nm24Backward(Blackhole bh) {
         bh.consume(kernels.backwardInput(shape, dOut, weight24));

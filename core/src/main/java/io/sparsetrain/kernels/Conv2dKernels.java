@@ -5,8 +5,9 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * 2-D convolution (NCHW, stride, padding, dilation) as im2col + matrix product, dense or N:M; stride-1 forwards and
- * input gradients go through the kernels' direct path instead when they have one ({@link DirectConvolutions}: the
+ * 2-D convolution (NCHW, stride, padding, dilation) as im2col + matrix product, dense or N:M; stride-1 forwards,
+ * input gradients and dense weight gradients go through the kernels' direct path instead when they have one
+ * ({@link DirectConvolutions}: the
  * vector kernels read a zero-padded copy of the operand in place, no im2col buffer), unless switched off by
  * {@link #withoutDirect()} or {@code -Dsparsetrain.kernels.directConv=false}.
  *
@@ -37,7 +38,7 @@ public final class Conv2dKernels {
         this.direct = direct;
     }
 
-    /** The same kernels with every forward and input gradient through im2col (for side-by-side comparisons). */
+    /** The same kernels with every forward and gradient through im2col (for side-by-side comparisons). */
     public Conv2dKernels withoutDirect() {
         return new Conv2dKernels(gemm, threads, false);
     }
@@ -179,7 +180,7 @@ public final class Conv2dKernels {
     }
 
     /**
-     * System property: {@code false} sends every forward and input gradient through im2col (col2im) even where the
+     * System property: {@code false} sends every forward and gradient through im2col (col2im) even where the
      * kernels have a direct (im2col-free) path for it. Read on every forward, so that a benchmark can run both side by side in one JVM.
      */
     public static final String DIRECT_PROPERTY = "sparsetrain.kernels.directConv";
@@ -208,6 +209,11 @@ public final class Conv2dKernels {
     /** Whether {@link #forward} takes the direct (im2col-free) path for this shape. */
     public boolean directForward(Conv2dShape s) {
         return direct(s) != null;
+    }
+
+    /** Whether the dense {@link #backwardWeight(Conv2dShape, float[], float[])} takes the direct (im2col-free) path. */
+    public boolean directBackwardWeight(Conv2dShape s) {
+        return directOn() && gemm instanceof DirectConvolutions dc && dc.directBackwardWeight(s);
     }
 
     /** Whether {@link #backwardInput} takes the direct (col2im-free) path for this shape. */
@@ -401,6 +407,10 @@ public final class Conv2dKernels {
         GemmKernels.checkLength("input", input, s.inputSize());
         GemmKernels.checkLength("dOut", dOut, s.outputSize());
         float[] dw = new float[s.weightSize()];
+        if (directOn() && gemm instanceof DirectConvolutions dc && dc.directBackwardWeight(s)) {
+            dc.directBackwardWeight(s, input, dOut, dw);
+            return dw;
+        }
         float[] part = null;
         int chunk = chunk(s);
         for (int b0 = 0; b0 < s.batch(); b0 += chunk) {
@@ -430,6 +440,12 @@ public final class Conv2dKernels {
         GemmKernels.checkLength("input", input, s.inputSize());
         GemmKernels.checkLength("dOut", dOut, s.outputSize());
         float[] dw = new float[weight.slots()];
+        if (directBackwardWeight(s)) {
+            // the dense direct product, then the kept entries: measured faster than unfolding the input for the
+            // N:M kernels on every ResNet shape (BENCHMARKS.md, session 11)
+            weight.gatherSlots(backwardWeight(s, input, dOut), dw);
+            return dw;
+        }
         float[] part = null;
         int chunk = chunk(s);
         for (int b0 = 0; b0 < s.batch(); b0 += chunk) {

@@ -7,8 +7,8 @@ package io.sparsetrain.kernels;
  * {@code ci * Hp * Wp + ky * dilationH * Wp + kx * dilationW}, for output positions numbered {@code oy * Wp + ox}
  * (the {@code Wp - Wo} positions past each output row are computed and dropped). The padded copy is Cin*Hp*Wp
  * floats per image where im2col writes Cin*kh*kw*Ho*Wo (9x for 3x3), and it stays in cache while it is read.
- * {@link Conv2dKernels} takes this path for the shapes {@link #directForward(Conv2dShape)} and
- * {@link #directBackwardInput(Conv2dShape)} accept.
+ * {@link Conv2dKernels} takes this path for the shapes {@link #directForward(Conv2dShape)},
+ * {@link #directBackwardInput(Conv2dShape)} and {@link #directBackwardWeight(Conv2dShape)} accept.
  */
 public interface DirectConvolutions {
 
@@ -33,4 +33,10 @@ public interface DirectConvolutions {
 
     /** N:M input gradient: dInput [B, Cin, H, W] (overwritten) from dOut [B, Cout, Ho, Wo]. */
     void directBackwardInput(Conv2dShape s, float[] dOut, NmMatrix weight, float[] dInput);
+
+    /** Whether {@link #directBackwardWeight(Conv2dShape, float[], float[], float[])} handles this shape (stride 1). */
+    boolean directBackwardWeight(Conv2dShape s);
+
+    /** Dense weight gradient: dW [Cout, K] (overwritten) from input [B, Cin, H, W] and dOut [B, Cout, Ho, Wo]. */
+    void directBackwardWeight(Conv2dShape s, float[] input, float[] dOut, float[] dw);
 }

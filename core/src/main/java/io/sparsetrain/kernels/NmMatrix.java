@@ -215,17 +215,44 @@ public final class NmMatrix {
             throw new IllegalArgumentException("dense has " + dense.length + " entries, expected rows*K=" + (rows * k));
         }
         Arrays.fill(dense, 0f);
+        forEachSlot((slot, d) -> {
+            if (d >= 0) {
+                dense[d] = slotValues[slot];
+            }
+        });
+    }
+
+    /** Receives a slot and its position in the dense [rows, K] array, -1 for a spare slot (a group keeping fewer than N). */
+    private interface SlotVisitor {
+        void visit(int slot, int dense);
+    }
+
+    private void forEachSlot(SlotVisitor v) {
         int n = format.n();
         int m = format.m();
         for (int r = 0; r < rows; r++) {
             for (int g = 0; g < groups; g++) {
                 int c = keptCount(r, g);
                 int slot0 = (r * groups + g) * n;
-                for (int j = 0; j < c; j++) {
-                    dense[r * k + g * m + index(r, g, j)] = slotValues[slot0 + j];
+                for (int j = 0; j < n; j++) {
+                    v.visit(slot0 + j, j < c ? r * k + g * m + index(r, g, j) : -1);
                 }
             }
         }
+    }
+
+    /**
+     * The inverse of {@link #scatterSlots}: the values of dense [rows, K] at the kept positions, laid out like
+     * {@link #values()} (spare slots of groups keeping fewer than N get 0).
+     */
+    public void gatherSlots(float[] dense, float[] slotValues) {
+        if (slotValues.length < values.length) {
+            throw new IllegalArgumentException("slot values have " + slotValues.length + " entries, expected " + values.length);
+        }
+        if (dense.length < rows * k) {
+            throw new IllegalArgumentException("dense has " + dense.length + " entries, expected rows*K=" + (rows * k));
+        }
+        forEachSlot((slot, d) -> slotValues[slot] = d >= 0 ? dense[d] : 0f);
     }
 
     /**

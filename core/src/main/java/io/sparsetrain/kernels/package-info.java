@@ -13,7 +13,8 @@
  *       when {@code jdk.incubator.vector} is absent, {@link io.sparsetrain.kernels.ScalarGemm}
  *       (the plain-loop reference every fast kernel is tested against).</li>
  *   <li>{@link io.sparsetrain.kernels.Conv2dKernels} (NCHW, stride, padding, dilation; forward, input gradient,
- *       weight gradient at kept positions only; stride-1 forwards direct, the rest via im2col) with
+ *       weight gradient at kept positions only; stride-1 forwards, input gradients and dense weight gradients
+ *       direct, the rest via im2col) with
  *       {@link io.sparsetrain.kernels.Conv2dShape}, and {@link io.sparsetrain.kernels.DenseLayerKernels}.</li>
  *   <li>{@link io.sparsetrain.kernels.KernelThreads}: the fixed pool; {@code -Dsparsetrain.kernel.threads=N}
  *       or {@link io.sparsetrain.kernels.KernelThreads#setShared(int)}; default all cores.</li>
@@ -135,7 +136,10 @@
  *       2 MiB at a time, right before the tasks that read it. The input gradient of a stride-1 convolution is
  *       the same computation on dY padded by the kernel's reach minus the padding, with the kernel flipped and the
  *       kept entries regrouped by input channel (built per compressed matrix in O(nnz), cached on its layout).
- *       Strided convolutions and the weight gradient keep im2col.</li>
+ *       The dense weight gradient too: dW^T [K, Cout] is the padded image's rows (read in place as the A operand
+ *       of the register tile, one row-offset per K position) times dY^T numbered like the columns (zero at the
+ *       dropped ones), summed over the images. Strided convolutions and the N:M weight-gradient kernels keep
+ *       im2col.</li>
  *   <li><b>Threads</b>: {@link io.sparsetrain.kernels.KernelThreads}, a fixed pool; work is split
  *       into column panels x row chunks (rows split only when there are fewer than 2 panels per
  *       thread), handed out dynamically; each task packs its own slabs into its thread's workspace.</li>
@@ -145,7 +149,9 @@
  * The host's speed drifts by a third between runs; the ratios that count are measured side by side by
  * {@code io.sparsetrain.benchmarks.PairedRatio} (alternating slices in one JVM; BENCHMARKS.md, session 10, with the
  * block-major layout: 2:4 forward 1.43-1.59x our dense on one thread, 1.28-1.44x on two, 1:4 1.87-2.69x). The
- * table below is the JMH run of 2026-11-21 (row-major layout).
+ * table below is the JMH run of 2026-11-21 (row-major layout). Conv2d since the direct convolution (session 11):
+ * dense forward 1.5-3.0x, dense dX 1.5-3.8x and dense dX + dW 1.4-2.9x the im2col route; 2:4 vs that dense
+ * 1.24-1.33x forward on one thread, 1.00-1.28x on two, 0.92-1.05x backward.
  * Dense-equivalent GFLOP/s (2 rows K cols per product), medians, one thread, run of 2026-11-21
  * (benchmarks/results/kernels-2026-11-21.txt); full tables with
  * 2 threads, ND4J and DL4J in {@code benchmarks/results/kernels-*.txt}. On this VM the

@@ -127,12 +127,14 @@ class Conv2dKernelsTest {
             float[] dx = directBackwardInput(s, dOut, wDense);
             float[] yNm = directForward(s, input, nm.toDense());
             float[] dxNm = directBackwardInput(s, dOut, nm.toDense());
+            float[] dw = directBackwardWeight(s, input, dOut);
             for (Conv2dKernels c : new Conv2dKernels[] {conv, conv.withoutDirect()}) {
                 String name = s + (c == conv ? "" : " (im2col)");
                 GemmKernelsTest.assertClose(y, c.forward(s, input, wDense), name + " dense forward");
                 GemmKernelsTest.assertClose(dx, c.backwardInput(s, dOut, wDense), name + " dense backwardInput");
                 GemmKernelsTest.assertClose(yNm, c.forward(s, input, nm), name + " 2:4 forward");
                 GemmKernelsTest.assertClose(dxNm, c.backwardInput(s, dOut, nm), name + " 2:4 backwardInput");
+                GemmKernelsTest.assertClose(dw, c.backwardWeight(s, input, dOut), name + " dense backwardWeight");
             }
             checked++;
         }

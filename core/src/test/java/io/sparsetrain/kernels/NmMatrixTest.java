@@ -55,6 +55,36 @@ class NmMatrixTest {
     }
 
     @Test
+    void gatherSlotsInvertsScatterSlots() {
+        int rows = 5;
+        int k = 27; // K not a multiple of M: a padded last group
+        SplittableRandom rnd = new SplittableRandom(8);
+        float[] mask = TestData.nmMask(rnd, rows, k, 2, 4, false);
+        mask[3] = 0f; // a group keeping fewer than N
+        mask[2] = 0f;
+        mask[1] = 0f;
+        mask[0] = 0f;
+        NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, rows * k), mask, rows, k, 2, 4);
+        float[] slots = TestData.random(rnd, nm.slots());
+        float[] dense = new float[rows * k];
+        nm.scatterSlots(slots, dense);
+        float[] back = new float[nm.slots()];
+        java.util.Arrays.fill(back, Float.NaN);
+        nm.gatherSlots(dense, back);
+        float[] again = new float[rows * k];
+        nm.scatterSlots(back, again);
+        assertArrayEquals(dense, again);
+        for (int r = 0; r < rows; r++) {
+            for (int g = 0; g < nm.groups(); g++) {
+                for (int j = 0; j < 2; j++) {
+                    int slot = (r * nm.groups() + g) * 2 + j;
+                    assertEquals(j < nm.keptCount(r, g) ? slots[slot] : 0f, back[slot], "row " + r + " group " + g + " slot " + j);
+                }
+            }
+        }
+    }
+
+    @Test
     void twoFourMetadataIsFourBitsPerGroup() throws IOException {
         int rows = 16;
         int k = 64; // 16 groups per row

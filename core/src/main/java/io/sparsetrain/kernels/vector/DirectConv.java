@@ -340,6 +340,92 @@ final class DirectConv {
         });
     }
 
+    private static final ThreadLocal<float[]> DY_WIDE = new ThreadLocal<>();
+
+    /**
+     * Dense weight gradient into dw [Cout, K] (overwritten): dW^T [K, Cout] is the sum over images of the padded
+     * image's rows (A, row k read in place from {@code kOffset[k]}, as the forward reads them) times dY^T in the
+     * same column numbering (B: dY with zeros at the dropped columns {@code Wo..Wp-1} of each row, packed slab by
+     * slab). No im2col: the reduction runs over each image's columns straight from the padded copy. Tasks are row
+     * chunks of K x panels of Cout, each accumulating over all images.
+     */
+    static void backwardWeight(Conv2dShape s, float[] input, float[] dOut, float[] dw, KernelThreads t) {
+        Geometry g = Geometry.of(Frame.forward(s), false); // one image a row: groups are images
+        int[] kOffset = forwardOffsets(s, g);
+        int k = s.k();
+        int cout = s.outChannels();
+        int cols = g.cols();
+        int wp = g.wrow();
+        int wo = s.outWidth();
+        int hw = s.outHeight() * wo;
+        int pd = VectorGemm.PD;
+        int panels = (cout + pd - 1) / pd;
+        int chunk = VectorGemm.rowChunk(k, panels, t.threads(), VectorGemm.MR);
+        int chunks = (k + chunk - 1) / chunk;
+        float[][] acc = new float[panels * chunks][];
+        int[] rowsPd = VectorGemm.panelRows(cols);
+        inChunks(g, input, t, (padded, g0, g1) -> {
+            int images = g1 - g0;
+            float[] dyw = dyWide(images * cout * cols);
+            t.parallelFor(images * cout, task -> { // dY of image g0 + task / cout, channel task % cout, numbered like the columns
+                int d = task * cols;
+                int src = ((g0 + task / cout) * cout + task % cout) * hw;
+                Arrays.fill(dyw, d, d + cols, 0f);
+                for (int oy = 0; oy * wp < cols; oy++) {
+                    System.arraycopy(dOut, src + oy * wo, dyw, d + oy * wp, wo);
+                }
+            });
+            t.parallelFor(panels * chunks, task -> {
+                int c0 = (task / chunks) * pd;
+                int r0 = (task % chunks) * chunk;
+                int r1 = Math.min(k, r0 + chunk);
+                if (acc[task] == null) {
+                    acc[task] = new float[(r1 - r0) * pd];
+                }
+                VectorGemm.Workspace ws = VectorGemm.workspace();
+                float[] xp = ws.data;
+                int slab = ws.slab();
+                int w = Math.min(pd, cout - c0);
+                for (int b = 0; b < images; b++) {
+                    int dyBase = b * cout * cols;
+                    int aBase = VectorGemm.Workspace.ALIGN + b * g.groupFloats();
+                    for (int j0 = 0; j0 < cols; j0 += VectorGemm.KD) {
+                        int j1 = Math.min(cols, j0 + VectorGemm.KD);
+                        // slab [j1 - j0, PD]: row j holds dY(c0 .. c0 + w) at column j, zero past Cout
+                        for (int j = j0; j < j1; j++) {
+                            int row = slab + (j - j0) * pd;
+                            for (int c = 0; c < w; c++) {
+                                xp[row + c] = dyw[dyBase + (c0 + c) * cols + j];
+                            }
+                            Arrays.fill(xp, row + w, row + pd, 0f);
+                        }
+                        VectorGemm.denseSlab(padded, aBase, kOffset, 0, 1, j0, j1, r0, r1, xp, slab - j0 * pd, rowsPd,
+                                acc[task], 0);
+                    }
+                }
+            });
+        });
+        for (int task = 0; task < panels * chunks; task++) {
+            int c0 = (task / chunks) * pd;
+            int r0 = (task % chunks) * chunk;
+            int r1 = Math.min(k, r0 + chunk);
+            for (int r = r0; r < r1; r++) {
+                for (int c = c0; c < Math.min(cout, c0 + pd); c++) {
+                    dw[c * k + r] = acc[task][(r - r0) * pd + c - c0];
+                }
+            }
+        }
+    }
+
+    private static float[] dyWide(int size) {
+        float[] a = DY_WIDE.get();
+        if (a == null || a.length < size) {
+            a = new float[size];
+            DY_WIDE.set(a);
+        }
+        return a;
+    }
+
     /** A chunk of image groups [g0, g1), padded. */
     private interface Chunk {
         void run(float[] padded, int g0, int g1);

@@ -308,6 +308,16 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
      */
     static void denseSlab(float[] a, int rs, int qs, int kb0, int kb1, int r0, int r1, float[] bp, int bOff, int[] qOff,
                           float[] cbuf, int cOff) {
+        denseSlab(a, 0, null, rs, qs, kb0, kb1, r0, r1, bp, bOff, qOff, cbuf, cOff);
+    }
+
+    /**
+     * Like {@link #denseSlab(float[], int, int, int, int, int, int, float[], int, int[], float[], int)} with A's
+     * row r starting at {@code a[aBase + aRow[r]]} (rows of a padded image: the direct weight gradient) instead of
+     * {@code a[r * rs]} when {@code aRow} is non-null.
+     */
+    static void denseSlab(float[] a, int aBase, int[] aRow, int rs, int qs, int kb0, int kb1, int r0, int r1, float[] bp,
+                          int bOff, int[] qOff, float[] cbuf, int cOff) {
         int r = r0;
         for (; r + MR <= r1; r += MR) {
             int co = cOff + (r - r0) * PD;
@@ -327,14 +337,14 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
             FloatVector c61 = FloatVector.fromArray(S, cbuf, co + 6 * PD + L);
             FloatVector c70 = FloatVector.fromArray(S, cbuf, co + 7 * PD);
             FloatVector c71 = FloatVector.fromArray(S, cbuf, co + 7 * PD + L);
-            int a0 = r * rs;
-            int a1 = a0 + rs;
-            int a2 = a1 + rs;
-            int a3 = a2 + rs;
-            int a4 = a3 + rs;
-            int a5 = a4 + rs;
-            int a6 = a5 + rs;
-            int a7 = a6 + rs;
+            int a0 = aRow == null ? r * rs : aBase + aRow[r];
+            int a1 = aRow == null ? a0 + rs : aBase + aRow[r + 1];
+            int a2 = aRow == null ? a1 + rs : aBase + aRow[r + 2];
+            int a3 = aRow == null ? a2 + rs : aBase + aRow[r + 3];
+            int a4 = aRow == null ? a3 + rs : aBase + aRow[r + 4];
+            int a5 = aRow == null ? a4 + rs : aBase + aRow[r + 5];
+            int a6 = aRow == null ? a5 + rs : aBase + aRow[r + 6];
+            int a7 = aRow == null ? a6 + rs : aBase + aRow[r + 7];
             for (int q = kb0; q < kb1; q++) {
                 int bo = bOff + qOff[q];
                 int aq = q * qs;
@@ -386,7 +396,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
             int co = cOff + (r - r0) * PD;
             FloatVector c0 = FloatVector.fromArray(S, cbuf, co);
             FloatVector c1 = FloatVector.fromArray(S, cbuf, co + L);
-            int a0 = r * rs;
+            int a0 = aRow == null ? r * rs : aBase + aRow[r];
             for (int q = kb0; q < kb1; q++) {
                 int bo = bOff + qOff[q];
                 FloatVector w = FloatVector.broadcast(S, a[a0 + q * qs]);
@@ -432,6 +442,17 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
     public void directBackwardInput(Conv2dShape s, float[] dOut, NmMatrix weight, float[] dInput) {
         checkDirect(s, directBackwardInput(s), directWeight(s, weight), dOut, s.outputSize(), dInput, s.inputSize());
         DirectConv.backwardInput(s, dOut, weight, dInput, threads());
+    }
+
+    @Override
+    public boolean directBackwardWeight(Conv2dShape s) {
+        return DirectConv.supportsForward(s);
+    }
+
+    @Override
+    public void directBackwardWeight(Conv2dShape s, float[] input, float[] dOut, float[] dw) {
+        checkDirect(s, directBackwardWeight(s), dw.length, input, s.inputSize(), dOut, s.outputSize());
+        DirectConv.backwardWeight(s, input, dOut, dw, threads());
     }
 
     private static long directWeight(Conv2dShape s, NmMatrix weight) {

@@ -15,8 +15,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * columns * dY^T (the long batch*Ho*Wo reduction inside the GEMM, without transposing the column
  * matrix). Convolutions whose column matrix exceeds {@link #MAX_CACHED_COLUMNS} floats use
  * {@link Conv2dKernels} (batch-chunked) instead. Where the engine has a direct (im2col-free) path, the forward and
- * the input gradient take it ({@link Conv2dKernels#directForward}, {@link Conv2dKernels#directBackwardInput}) and
- * the backward pass unfolds the input for the weight gradient only.
+ * the input gradient take it ({@link Conv2dKernels#directForward}, {@link Conv2dKernels#directBackwardInput}), and
+ * so does the weight gradient ({@link Conv2dKernels#directBackwardWeight}; for a frozen N:M layer the dense product
+ * masked): then nothing is unfolded.
  *
  * <p>Memory: the column buffers that layers keep between steps are limited, over all layers of
  * the JVM, to {@value #BUDGET_PROPERTY} floats (default {@link #DEFAULT_BUDGET}, 1 GiB); a layer
@@ -48,7 +49,8 @@ final class ConvCompute {
     /**
      * System property: "true" computes the weight gradient of a frozen N:M layer densely (columns *
      * dY^T, then masked) instead of with the engine's N:M weight-gradient kernel; for comparing the
-     * two while the N:M kernel is slower than the dense one on some shapes. Default false.
+     * two while the N:M kernel is slower than the dense one on some shapes. Default false. Stride-1 convolutions
+     * with a direct path compute it densely (and directly) either way.
      */
     public static final String NM_DENSE_WEIGHT_GRADIENT_PROPERTY = "sparsetrain.nn.nmDenseWeightGradient";
 
@@ -141,6 +143,21 @@ final class ConvCompute {
 
     Gradients backward(Conv2dShape s, float[] x, float[] dOut, float[] w, NmMatrix nm) {
         long size = (long) s.k() * s.cols();
+        if (CONV.directBackwardWeight(s) && CONV.directBackwardInput(s)) {
+            // no unfolding at all: both gradients straight from the padded input and dY; a frozen N:M layer's
+            // weight gradient is the dense direct product masked (measured faster than unfolding the input for the
+            // N:M kernels on every ResNet shape, BENCHMARKS.md session 11)
+            colsShape = null;
+            colsInput = null;
+            float[] dw = CONV.backwardWeight(s, x, dOut);
+            if (nm != null) {
+                float[] mask = nm.mask();
+                for (int i = 0; i < dw.length; i++) {
+                    dw[i] *= mask[i];
+                }
+            }
+            return new Gradients(dw, nm != null ? CONV.backwardInput(s, dOut, nm) : CONV.backwardInput(s, dOut, w));
+        }
         if (size > maxCachedColumns) {
             float[] dw = nm != null ? CONV.backwardWeightDense(s, x, dOut, nm) : CONV.backwardWeight(s, x, dOut);
             float[] dx = nm != null ? CONV.backwardInput(s, dOut, nm) : CONV.backwardInput(s, dOut, w);
