@@ -18,7 +18,9 @@ import java.util.Arrays;
  * [c0, c0 + w) of that row is {@code w} consecutive floats. The forward reads the input (inner = K positions
  * (ci, ky, kx) of W [Cout, K]); the input gradient reads dY padded by the kernel's reach minus the padding, with
  * the kernel flipped (inner = (co, ky, kx), dX[ci, y, x] = sum W[co, (ci, ky, kx)] dYp[co, y + (kh-1-ky) dh,
- * x + (kw-1-kx) dw]), i.e. the forward of the transposed convolution. The dense product runs {@link VectorGemm}'s
+ * x + (kw-1-kx) dw]), i.e. the forward of the transposed convolution; the dense weight gradient reads the input's
+ * padded rows as the A operand against dY in the same column numbering ({@link #backwardWeight}). The dense product
+ * runs {@link VectorGemm}'s
  * register tile on those rows ({@code denseSlab} with the offset table); the N:M product runs the
  * {@code dgather} kernels, whose entries carry their row offsets. Tasks are (image group, column panel, row
  * chunk); each writes its finished accumulator panel into the output, dropping the columns past each output row.
