@@ -211,9 +211,14 @@ public final class Conv2dKernels {
         return direct(s) != null;
     }
 
+    /** Like {@link #direct} for the weight gradient. */
+    private DirectConvolutions directWeightGradient(Conv2dShape s) {
+        return directOn() && gemm instanceof DirectConvolutions dc && dc.directBackwardWeight(s) ? dc : null;
+    }
+
     /** Whether the dense {@link #backwardWeight(Conv2dShape, float[], float[])} takes the direct (im2col-free) path. */
     public boolean directBackwardWeight(Conv2dShape s) {
-        return directOn() && gemm instanceof DirectConvolutions dc && dc.directBackwardWeight(s);
+        return directWeightGradient(s) != null;
     }
 
     /** Whether {@link #backwardInput} takes the direct (col2im-free) path for this shape. */
@@ -407,7 +412,8 @@ public final class Conv2dKernels {
         GemmKernels.checkLength("input", input, s.inputSize());
         GemmKernels.checkLength("dOut", dOut, s.outputSize());
         float[] dw = new float[s.weightSize()];
-        if (directOn() && gemm instanceof DirectConvolutions dc && dc.directBackwardWeight(s)) {
+        DirectConvolutions dc = directWeightGradient(s);
+        if (dc != null) {
             dc.directBackwardWeight(s, input, dOut, dw);
             return dw;
         }
@@ -507,10 +513,6 @@ public final class Conv2dKernels {
     }
 
     private static void checkWeight(Conv2dShape s, NmMatrix weight) {
-        Objects.requireNonNull(weight, "weight");
-        if (weight.rows() != s.outChannels() || weight.k() != s.k()) {
-            throw new IllegalArgumentException("weight is [" + weight.rows() + ", " + weight.k() + "], expected [Cout, Cin*kh*kw] = ["
-                    + s.outChannels() + ", " + s.k() + "] for " + s);
-        }
+        s.checkWeight(Objects.requireNonNull(weight, "weight"));
     }
 }

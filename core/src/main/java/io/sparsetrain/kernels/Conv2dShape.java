@@ -134,6 +134,14 @@ public final class Conv2dShape {
     public int outHeight() { return outHeight; }
     public int outWidth() { return outWidth; }
 
+    /** Fails naming both shapes unless {@code weight} is [Cout, Cin*kh*kw]. */
+    public void checkWeight(NmMatrix weight) {
+        if (weight.rows() != outChannels || weight.k() != k()) {
+            throw new IllegalArgumentException("weight is [" + weight.rows() + ", " + weight.k() + "], expected [Cout, Cin*kh*kw] = ["
+                    + outChannels + ", " + k() + "] for " + this);
+        }
+    }
+
     /** Reduction length of the im2col product: inChannels * kernelH * kernelW. */
     public int k() {
         return inChannels * kernelH * kernelW;

@@ -22,7 +22,6 @@ public final class NmLayout {
     private final ConcurrentHashMap<Integer, Lockstep> colLockstep = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, Gather> rowGather = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, Gather> colGather = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<OffsetsKey, int[]> rowGatherOffsets = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Object, Object> derived = new ConcurrentHashMap<>();
     private final int rows;
     private final int k;
@@ -120,30 +119,6 @@ public final class NmLayout {
     }
 
     /**
-     * The entries of {@link #rowGather(int)} as offsets into an operand, for kernels that read each K position at
-     * its own place (the direct convolution: K position k = (input channel, kernel row, kernel column) sits at
-     * {@code kOffset[k]} in a padded image): entry e of block b maps to {@code kOffset[b * blockSize + idx[e]]}.
-     * Cached per block size and offset table (one table per convolution geometry).
-     */
-    public int[] rowGatherOffsets(int blockSize, int[] kOffset) {
-        if (kOffset.length != k) {
-            throw new IllegalArgumentException("offset table has " + kOffset.length + " entries for K = " + k);
-        }
-        return rowGatherOffsets.computeIfAbsent(new OffsetsKey(blockSize, kOffset), key -> {
-            Gather g = rowGather(blockSize);
-            int[] off = new int[g.idx().length];
-            for (int b = 0; b < g.blocks(); b++) {
-                int e0 = g.ptr()[g.blockBase(b)];
-                int e1 = g.ptr()[g.blockBase(b) + g.outputs()];
-                for (int e = e0; e < e1; e++) {
-                    off[e] = kOffset[b * blockSize + g.idx()[e]];
-                }
-            }
-            return off;
-        });
-    }
-
-    /**
      * A kernel layout derived from this one by {@code builder} (for kernels outside this package, e.g. the direct
      * convolution's entries regrouped by input channel), built on first use and cached under {@code key}, which
      * must identify everything the result depends on besides this layout.
@@ -151,19 +126,6 @@ public final class NmLayout {
     @SuppressWarnings("unchecked")
     public <T> T derived(Object key, java.util.function.Function<NmLayout, T> builder) {
         return (T) derived.computeIfAbsent(key, k -> builder.apply(this));
-    }
-
-    /** Cache key of {@link #rowGatherOffsets}: the table by content. */
-    private record OffsetsKey(int blockSize, int[] kOffset) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof OffsetsKey other && other.blockSize == blockSize && Arrays.equals(other.kOffset, kOffset);
-        }
-
-        @Override
-        public int hashCode() {
-            return 31 * blockSize + Arrays.hashCode(kOffset);
-        }
     }
 
     /** The {@link #colLockstep(int)} CSR (outputs = columns of W, blocks of rows) as a {@link Gather}; cached. */

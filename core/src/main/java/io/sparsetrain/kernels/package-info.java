@@ -126,7 +126,7 @@
  *       (oy, ox) numbered {@code oy * Wp + ox}, the im2col row of (ci, ky, kx) over a panel of output
  *       positions is simply the padded image read from {@code ci*Hp*Wp + ky*dh*Wp + kx*dw} on: the dense tile
  *       reads those rows in place (offset table), the N:M gather kernels read them through per-entry int
- *       offsets ({@code dgather}, {@link io.sparsetrain.kernels.NmLayout#rowGatherOffsets}, cached per
+ *       offsets ({@code dgather}, derived from the gather layout through {@link io.sparsetrain.kernels.NmLayout#derived}, cached per
  *       geometry), and the Wp - Wo positions past each output row are computed and dropped when the panel is
  *       written out. For the gather kernels (one load per FMA, unaligned loads 1.5x) every row must start on
  *       a vector boundary: the row width is rounded up to whole vectors, several images side by side in one

@@ -34,8 +34,6 @@ final class DirectConv {
     /** Most extra columns the aligned layout may add (rounding image rows up to whole vectors): 10%. */
     static final double MAX_ALIGN_WASTE = 1.10;
 
-    private static final ThreadLocal<float[]> PADDED = new ThreadLocal<>();
-
     private DirectConv() {
     }
 
@@ -233,12 +231,7 @@ final class DirectConv {
         if (size > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("padded operand too large for int-indexed arrays: " + f);
         }
-        float[] p = PADDED.get();
-        if (p == null || p.length < size) {
-            p = new float[(int) Math.max(size, VectorGemm.Workspace.FLOATS)];
-            PADDED.set(p);
-        }
-        float[] padded = p;
+        float[] padded = VectorGemm.sharedPack((int) size);
         int base = VectorGemm.Workspace.ALIGN;
         int h = f.h();
         int w = f.w();
@@ -277,72 +270,65 @@ final class DirectConv {
     /** Dense: out [B, m, outH, outW] = a [m, inner] applied to the padded operand through {@code offsets}. */
     static void dense(Geometry g, float[] src, float[] a, int m, int[] offsets, float[] out, KernelThreads t) {
         int k = offsets.length;
-        int perGroup = (g.cols() + VectorGemm.PD - 1) / VectorGemm.PD;
-        inChunks(g, src, t, (padded, g0, g1) -> {
-            int panels = (g1 - g0) * perGroup;
-            int chunk = VectorGemm.rowChunk(m, panels, t.threads(), VectorGemm.MR);
-            int chunks = (m + chunk - 1) / chunk;
-            int first = g0;
-            t.parallelFor(panels * chunks, task -> {
-                int p = task / chunks;
-                int gi = p / perGroup;
-                int c0 = (p % perGroup) * VectorGemm.PD;
-                int r0 = (task % chunks) * chunk;
-                int r1 = Math.min(m, r0 + chunk);
-                VectorGemm.Workspace ws = VectorGemm.workspace();
-                int accFloats = (r1 - r0) * VectorGemm.PD;
-                float[] cbuf = ws.acc(0, accFloats);
-                int cOff = ws.accOffset(0, accFloats);
-                Arrays.fill(cbuf, cOff, cOff + accFloats, 0f);
-                int bo = VectorGemm.Workspace.ALIGN + gi * g.groupFloats() + c0;
-                for (int kb0 = 0; kb0 < k; kb0 += VectorGemm.KD) {
-                    int kb1 = Math.min(k, kb0 + VectorGemm.KD);
-                    VectorGemm.denseSlab(a, k, 1, kb0, kb1, r0, r1, padded, bo, offsets, cbuf, cOff);
-                }
-                scatter(g, m, cbuf, cOff, VectorGemm.PD, r0, r1, first + gi, c0, out);
-            });
+        panels(g, src, VectorGemm.panels(g.cols(), false), m, VectorGemm.MR, out, t, (padded, bo, r0, r1, pw, acc, accOff) -> {
+            for (int kb0 = 0; kb0 < k; kb0 += VectorGemm.KD) {
+                int kb1 = Math.min(k, kb0 + VectorGemm.KD);
+                VectorGemm.denseSlab(a, k, 1, kb0, kb1, r0, r1, padded, bo, offsets, acc, accOff);
+            }
         });
     }
 
     /** N:M: out [B, outputs, outH, outW] from block-major entries with operand offsets. */
     static void gather(Geometry g, float[] src, int nOut, int nb, int[] ptr, int[] off, float[] val, float[] out,
                        KernelThreads t) {
-        int[] plan = VectorGemm.nmPanels(g.cols());
+        panels(g, src, VectorGemm.panels(g.cols(), true), nOut, NmLayout.LOCKSTEP_ROWS, out, t,
+                (padded, bo, o0, o1, pw, acc, accOff) -> {
+                    for (int blk = 0; blk < nb; blk++) {
+                        int pb = blk * (nOut + 1);
+                        switch (pw / VectorGemm.L) {
+                            case 8 -> NmGatherKernels.dgather8(ptr, pb, off, val, o0, o1, bo, padded, acc, accOff);
+                            case 4 -> NmGatherKernels.dgather4(ptr, pb, off, val, o0, o1, bo, padded, acc, accOff);
+                            case 2 -> NmGatherKernels.dgather2(ptr, pb, off, val, o0, o1, bo, padded, acc, accOff);
+                            default -> NmGatherKernels.dgather1(ptr, pb, off, val, o0, o1, bo, padded, acc, accOff);
+                        }
+                    }
+                });
+    }
+
+    /** The product of one task: rows [r0, r1) of a panel {@code pw} columns wide whose first column is at {@code bo}. */
+    private interface PanelProduct {
+        void run(float[] padded, int bo, int r0, int r1, int pw, float[] acc, int accOff);
+    }
+
+    /**
+     * Runs {@code product} over every (image group, column panel of {@code plan}, row chunk) of the padded operand,
+     * chunk of groups by chunk, each task on zeroed accumulators in its workspace, and writes the finished panels
+     * into out [B, rows, outH, outW].
+     */
+    private static void panels(Geometry g, float[] src, int[] plan, int rows, int align, float[] out, KernelThreads t,
+                               PanelProduct product) {
         int perGroup = plan.length / 2;
         inChunks(g, src, t, (padded, g0, g1) -> {
             int panels = (g1 - g0) * perGroup;
-            int chunk = VectorGemm.rowChunk(nOut, panels, t.threads(), NmLayout.LOCKSTEP_ROWS);
-            int chunks = (nOut + chunk - 1) / chunk;
-            int first = g0;
+            int chunk = VectorGemm.rowChunk(rows, panels, t.threads(), align);
+            int chunks = (rows + chunk - 1) / chunk;
             t.parallelFor(panels * chunks, task -> {
                 int p = task / chunks;
                 int gi = p / perGroup;
                 int c0 = plan[2 * (p % perGroup)];
-                int v = plan[2 * (p % perGroup) + 1];
-                int pw = v * VectorGemm.L;
-                int o0 = (task % chunks) * chunk;
-                int o1 = Math.min(nOut, o0 + chunk);
+                int pw = plan[2 * (p % perGroup) + 1];
+                int r0 = (task % chunks) * chunk;
+                int r1 = Math.min(rows, r0 + chunk);
                 VectorGemm.Workspace ws = VectorGemm.workspace();
-                int accFloats = (o1 - o0) * pw;
-                float[] ybuf = ws.acc(0, accFloats);
-                int yoff = ws.accOffset(0, accFloats);
-                Arrays.fill(ybuf, yoff, yoff + accFloats, 0f);
-                int bo = VectorGemm.Workspace.ALIGN + gi * g.groupFloats() + c0;
-                for (int blk = 0; blk < nb; blk++) {
-                    int pb = blk * (nOut + 1);
-                    switch (v) {
-                        case 8 -> NmGatherKernels.dgather8(ptr, pb, off, val, o0, o1, bo, padded, ybuf, yoff);
-                        case 4 -> NmGatherKernels.dgather4(ptr, pb, off, val, o0, o1, bo, padded, ybuf, yoff);
-                        case 2 -> NmGatherKernels.dgather2(ptr, pb, off, val, o0, o1, bo, padded, ybuf, yoff);
-                        default -> NmGatherKernels.dgather1(ptr, pb, off, val, o0, o1, bo, padded, ybuf, yoff);
-                    }
-                }
-                scatter(g, nOut, ybuf, yoff, pw, o0, o1, first + gi, c0, out);
+                int accFloats = (r1 - r0) * pw;
+                float[] acc = ws.acc(0, accFloats);
+                int accOff = ws.accOffset(0, accFloats);
+                Arrays.fill(acc, accOff, accOff + accFloats, 0f);
+                product.run(padded, VectorGemm.Workspace.ALIGN + gi * g.groupFloats() + c0, r0, r1, pw, acc, accOff);
+                scatter(g, rows, acc, accOff, pw, r0, r1, g0 + gi, c0, out);
             });
         });
     }
-
-    private static final ThreadLocal<float[]> DY_WIDE = new ThreadLocal<>();
 
     /**
      * Dense weight gradient into dw [Cout, K] (overwritten): dW^T [K, Cout] is the sum over images of the padded
@@ -368,7 +354,7 @@ final class DirectConv {
         int[] rowsPd = VectorGemm.panelRows(cols);
         inChunks(g, input, t, (padded, g0, g1) -> {
             int images = g1 - g0;
-            float[] dyw = dyWide(images * cout * cols);
+            float[] dyw = VectorGemm.buffer(0, images * cout * cols); // slot 0: only this method uses it
             t.parallelFor(images * cout, task -> { // dY of image g0 + task / cout, channel task % cout, numbered like the columns
                 int d = task * cols;
                 int src = ((g0 + task / cout) * cout + task % cout) * hw;
@@ -387,20 +373,13 @@ final class DirectConv {
                 VectorGemm.Workspace ws = VectorGemm.workspace();
                 float[] xp = ws.data;
                 int slab = ws.slab();
-                int w = Math.min(pd, cout - c0);
                 for (int b = 0; b < images; b++) {
                     int dyBase = b * cout * cols;
                     int aBase = VectorGemm.Workspace.ALIGN + b * g.groupFloats();
                     for (int j0 = 0; j0 < cols; j0 += VectorGemm.KD) {
                         int j1 = Math.min(cols, j0 + VectorGemm.KD);
-                        // slab [j1 - j0, PD]: row j holds dY(c0 .. c0 + w) at column j, zero past Cout
-                        for (int j = j0; j < j1; j++) {
-                            int row = slab + (j - j0) * pd;
-                            for (int c = 0; c < w; c++) {
-                                xp[row + c] = dyw[dyBase + (c0 + c) * cols + j];
-                            }
-                            Arrays.fill(xp, row + w, row + pd, 0f);
-                        }
+                        // slab [j1 - j0, PD]: row j holds dY(c0 .. c0 + PD) at column j, zero past Cout
+                        VectorGemm.packSlabTransposed(dyw, dyBase, cols, cout, j0, j1, c0, pd, xp, slab);
                         VectorGemm.denseSlab(padded, aBase, kOffset, 0, 1, j0, j1, r0, r1, xp, slab - j0 * pd, rowsPd,
                                 acc[task], 0);
                     }
@@ -417,15 +396,6 @@ final class DirectConv {
                 }
             }
         }
-    }
-
-    private static float[] dyWide(int size) {
-        float[] a = DY_WIDE.get();
-        if (a == null || a.length < size) {
-            a = new float[size];
-            DY_WIDE.set(a);
-        }
-        return a;
     }
 
     /** A chunk of image groups [g0, g1), padded. */
@@ -452,7 +422,8 @@ final class DirectConv {
     static void forward(Conv2dShape s, float[] input, NmMatrix weight, float[] output, KernelThreads t) {
         Geometry g = Geometry.of(Frame.forward(s), true);
         NmLayout.Gather r = weight.layout().rowGather(VectorGemm.KB);
-        int[] off = weight.layout().rowGatherOffsets(VectorGemm.KB, forwardOffsets(s, g));
+        int[] kOffset = forwardOffsets(s, g);
+        int[] off = weight.layout().derived(new DerivedKey("rows", s.withBatch(1), kOffset), l -> rowOffsets(r, kOffset));
         gather(g, input, r.outputs(), r.blocks(), r.ptr(), off, r.val(), output, t);
     }
 
@@ -466,21 +437,38 @@ final class DirectConv {
     static void backwardInput(Conv2dShape s, float[] dOut, NmMatrix weight, float[] dInput, KernelThreads t) {
         Geometry g = Geometry.of(Frame.backwardInput(s), true);
         int[] qOffset = backwardInputOffsets(s, g);
-        ChannelGather c = weight.layout().derived(new ChannelGatherKey(s.withBatch(1), qOffset),
+        ChannelGather c = weight.layout().derived(new DerivedKey("channels", s.withBatch(1), qOffset),
                 l -> ChannelGather.of(s, l, qOffset));
         gather(g, dOut, c.outputs(), c.blocks(), c.ptr(), c.off(), c.val(), dInput, t);
     }
 
-    /** What a {@link ChannelGather} depends on besides the mask and values: the shape and the operand offsets. */
-    private record ChannelGatherKey(Conv2dShape shape, int[] qOffset) {
+    /**
+     * The entries of a row {@link NmLayout.Gather} as operand offsets: entry e of block b reads K position
+     * {@code b * KB + idx[e]}, at {@code kOffset} of it.
+     */
+    static int[] rowOffsets(NmLayout.Gather g, int[] kOffset) {
+        int[] off = new int[g.idx().length];
+        for (int b = 0; b < g.blocks(); b++) {
+            for (int e = g.ptr()[g.blockBase(b)]; e < g.ptr()[g.blockBase(b) + g.outputs()]; e++) {
+                off[e] = kOffset[b * VectorGemm.KB + g.idx()[e]];
+            }
+        }
+        return off;
+    }
+
+    /**
+     * Key of the layouts this class derives from an {@link NmLayout} ({@link NmLayout#derived}): which one, the shape
+     * (batch 1) and the operand offsets it was laid out for, by content.
+     */
+    private record DerivedKey(String kind, Conv2dShape shape, int[] offsets) {
         @Override
         public boolean equals(Object o) {
-            return o instanceof ChannelGatherKey k && k.shape.equals(shape) && Arrays.equals(k.qOffset, qOffset);
+            return o instanceof DerivedKey d && d.kind.equals(kind) && d.shape.equals(shape) && Arrays.equals(d.offsets, offsets);
         }
 
         @Override
         public int hashCode() {
-            return 31 * shape.hashCode() + Arrays.hashCode(qOffset);
+            return (kind.hashCode() * 31 + shape.hashCode()) * 31 + Arrays.hashCode(offsets);
         }
     }
 

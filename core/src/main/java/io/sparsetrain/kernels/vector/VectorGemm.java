@@ -262,7 +262,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
             for (int kb0 = 0; kb0 < k; kb0 += KD) {
                 int kb1 = Math.min(k, kb0 + KD);
                 if (bTransposed) {
-                    packSlabTransposed(b, k, n, kb0, kb1, p * PD, PD, bp, bOff);
+                    packSlabTransposed(b, 0, k, n, kb0, kb1, p * PD, PD, bp, bOff);
                 } else {
                     packSlab(b, n, kb0, kb1, p * PD, PD, bp, bOff);
                 }
@@ -272,14 +272,15 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
         });
     }
 
-    /** Like {@link #packSlab} for B stored transposed: B(q, j) = bt[j * k + q]. */
-    static void packSlabTransposed(float[] bt, int k, int n, int k0, int k1, int c0, int pw, float[] xp, int xpOff) {
+    /** Like {@link #packSlab} for B stored transposed: B(q, j) = bt[btOff + j * k + q]. */
+    static void packSlabTransposed(float[] bt, int btOff, int k, int n, int k0, int k1, int c0, int pw, float[] xp,
+                                   int xpOff) {
         int w = Math.min(pw, n - c0);
         if (w < pw) {
             Arrays.fill(xp, xpOff, xpOff + (k1 - k0) * pw, 0f);
         }
         for (int j = 0; j < w; j++) {
-            int src = (c0 + j) * k;
+            int src = btOff + (c0 + j) * k;
             for (int q = k0; q < k1; q++) {
                 xp[xpOff + (q - k0) * pw + j] = bt[src + q];
             }
@@ -456,10 +457,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
     }
 
     private static long directWeight(Conv2dShape s, NmMatrix weight) {
-        if (weight.rows() != s.outChannels() || weight.k() != s.k()) {
-            throw new IllegalArgumentException("weight is [" + weight.rows() + ", " + weight.k() + "], expected ["
-                    + s.outChannels() + ", " + s.k() + "] for " + s);
-        }
+        s.checkWeight(weight);
         return s.weightSize();
     }
 
@@ -480,6 +478,11 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
 
     @Override
     public int[] panelPlan(int cols, boolean nm) {
+        return panels(cols, nm);
+    }
+
+    /** {@link #panelPlan}: pairs (first column, width in columns), N:M panels of 1-8 vectors or dense PD-wide ones. */
+    static int[] panels(int cols, boolean nm) {
         if (nm) {
             int[] plan = nmPanels(cols);
             for (int p = 1; p < plan.length; p += 2) {
@@ -580,7 +583,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
     /** Caller-thread array for operands packed once and shared by all tasks (humongous: aligned). */
     private static final ThreadLocal<float[]> SHARED_PACK = new ThreadLocal<>();
 
-    private static float[] sharedPack(int size) {
+    static float[] sharedPack(int size) {
         float[] a = SHARED_PACK.get();
         if (a == null || a.length < size) {
             a = new float[Math.max(Workspace.FLOATS, size)];
@@ -590,7 +593,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
     }
 
     private void checkPlan(int[] plan, int cols, boolean nm) {
-        if (!Arrays.equals(plan, panelPlan(cols, nm))) {
+        if (!Arrays.equals(plan, panels(cols, nm))) {
             throw new IllegalArgumentException("panel plan does not match panelPlan(" + cols + ", " + nm + ")");
         }
     }

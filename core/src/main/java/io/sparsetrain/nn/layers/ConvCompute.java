@@ -151,10 +151,7 @@ final class ConvCompute {
             colsInput = null;
             float[] dw = CONV.backwardWeight(s, x, dOut);
             if (nm != null) {
-                float[] mask = nm.mask();
-                for (int i = 0; i < dw.length; i++) {
-                    dw[i] *= mask[i];
-                }
+                applyMask(dw, nm);
             }
             return new Gradients(dw, nm != null ? CONV.backwardInput(s, dOut, nm) : CONV.backwardInput(s, dOut, w));
         }
@@ -207,10 +204,7 @@ final class ConvCompute {
                 }
             }
             if (nm != null) {
-                float[] mask = nm.mask();
-                for (int i = 0; i < dw.length; i++) {
-                    dw[i] *= mask[i];
-                }
+                applyMask(dw, nm);
             }
         }
         if (CONV.directBackwardInput(s)) {
@@ -226,6 +220,14 @@ final class ConvCompute {
         float[] dx = new float[s.inputSize()];
         CONV.col2im(s, c, 0, s.batch(), dx);
         return new Gradients(dw, dx);
+    }
+
+    /** Zeroes dw [Cout, K] where {@code nm} keeps nothing. */
+    private static void applyMask(float[] dw, NmMatrix nm) {
+        float[] mask = nm.mask();
+        for (int i = 0; i < dw.length; i++) {
+            dw[i] *= mask[i];
+        }
     }
 
     /** Drops the buffers (e.g. when a layer is cleared). */
