@@ -122,7 +122,7 @@
  *       {@link io.sparsetrain.kernels.DirectConvolutions}, {@code vector.DirectConv}): im2col writes
  *       Cin*kh*kw*Ho*Wo floats per image (9x the input for 3x3) that the product then reads back; at batch 32
  *       that buffer is far larger than the caches, and it was half the forward time with the product on it
- *       memory-bound at 37-67 GFLOP/s. With the input zero-padded to [Cin, Hp, Wp] and output position
+ *       memory-bound at 36-89 GFLOP/s. With the input zero-padded to [Cin, Hp, Wp] and output position
  *       (oy, ox) numbered {@code oy * Wp + ox}, the im2col row of (ci, ky, kx) over a panel of output
  *       positions is simply the padded image read from {@code ci*Hp*Wp + ky*dh*Wp + kx*dw} on: the dense tile
  *       reads those rows in place (offset table), the N:M gather kernels read them through per-entry int

@@ -10,7 +10,7 @@ import java.util.Arrays;
  * Stride-1 convolutions read straight from a zero-padded copy of their operand (see
  * {@link io.sparsetrain.kernels.DirectConvolutions}): no im2col buffer, which for a 3x3 convolution is 9x the input
  * and, at batch 32, far larger than the caches, so that writing it and reading it back dominated the im2col
- * forwards (measured: im2col about half of the forward time, the product on it at 37-67 GFLOP/s dense).
+ * forwards (measured: im2col about half of the forward time, the product on it at 36-89 GFLOP/s dense).
  *
  * <p>Both directions are the same computation on a {@link Frame}: source planes [C, h, w] per image, zero-padded
  * to [C, hp, wp] with the source at (top, left); output position (y, x) is column {@code y * wrow + x} and inner
