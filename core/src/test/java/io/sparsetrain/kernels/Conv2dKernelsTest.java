@@ -104,6 +104,8 @@ class Conv2dKernelsTest {
     void randomShapesMatchThePlainLoops() {
         SplittableRandom rnd = new SplittableRandom(2026);
         Conv2dKernels conv = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
+        KernelThreads oneThread = new KernelThreads(1);
+        Conv2dKernels one = new Conv2dKernels(KernelProvider.vector(oneThread), oneThread);
         int checked = 0;
         while (checked < 150) {
             int k = 1 + rnd.nextInt(4);
@@ -128,8 +130,9 @@ class Conv2dKernelsTest {
             float[] yNm = directForward(s, input, nm.toDense());
             float[] dxNm = directBackwardInput(s, dOut, nm.toDense());
             float[] dw = directBackwardWeight(s, input, dOut);
-            for (Conv2dKernels c : new Conv2dKernels[] {conv, conv.withoutDirect()}) {
-                String name = s + (c == conv ? "" : " (im2col)");
+            // two threads: image-parallel from 4 images on, shared chunks below; one thread: image-parallel
+            for (Conv2dKernels c : new Conv2dKernels[] {conv, one, conv.withoutDirect()}) {
+                String name = s + (c == conv ? "" : c == one ? " (1 thread)" : " (im2col)");
                 GemmKernelsTest.assertClose(y, c.forward(s, input, wDense), name + " dense forward");
                 GemmKernelsTest.assertClose(dx, c.backwardInput(s, dOut, wDense), name + " dense backwardInput");
                 GemmKernelsTest.assertClose(yNm, c.forward(s, input, nm), name + " 2:4 forward");
@@ -138,6 +141,7 @@ class Conv2dKernelsTest {
             }
             checked++;
         }
+        oneThread.close();
     }
 
     @Test
