@@ -132,8 +132,13 @@
  *       a vector boundary: the row width is rounded up to whole vectors, several images side by side in one
  *       row when that wastes less (Wp = 9: 5 images in 48 floats), and copy kx of the padded planes is
  *       shifted left by kx*dw, so (ci, ky, kx) is read aligned from copy kx; layouts that would waste more
- *       than 10% of the columns (batch 1 on 7x7 maps) read unaligned. Images are padded a chunk of about
- *       2 MiB at a time, right before the tasks that read it. The input gradient of a stride-1 convolution is
+ *       than 10% of the columns (batch 1 on 7x7 maps) read unaligned. Two schedules: when every thread gets
+ *       at least two image groups and one group's copies fit 1 MiB (ResNet-20 and 64x56x56 at batch 32),
+ *       each task is a whole image group, padded by the task into its own workspace and read from there by
+ *       all its panels (L2-hot copies, coarse tasks); otherwise (batch 1, few images, large maps) all threads
+ *       pad a shared chunk of about 2 MiB of images, then split its (group, panel, row chunk) tasks. The
+ *       image-parallel schedule made the 2:4 forward 1.08-2.3x faster on two threads (the shared chunks were
+ *       read from L3 by the other core) and 1.01-1.09x on one. The input gradient of a stride-1 convolution is
  *       the same computation on dY padded by the kernel's reach minus the padding, with the kernel flipped and the
  *       kept entries regrouped by input channel (built per compressed matrix in O(nnz), cached on its layout).
  *       The dense weight gradient too: dW^T [K, Cout] is the padded image's rows (read in place as the A operand
@@ -151,7 +156,8 @@
  * block-major layout: 2:4 forward 1.43-1.59x our dense on one thread, 1.28-1.44x on two, 1:4 1.87-2.69x). The
  * table below is the JMH run of 2026-11-21 (row-major layout). Conv2d since the direct convolution (session 11):
  * dense forward 1.5-3.0x, dense dX 1.5-3.8x and dense dX + dW 1.4-2.9x the im2col route; 2:4 vs that dense
- * 1.24-1.33x forward on one thread, 1.00-1.28x on two, 0.92-1.05x backward.
+ * (session 12, image-parallel) 1.25-1.40x forward on one thread, 1.15-1.29x on two, dX 1.00-1.21x, dX + dW
+ * 0.95-1.04x (the N:M weight gradient of a stride-1 convolution is the dense direct product, masked).
  * Dense-equivalent GFLOP/s (2 rows K cols per product), medians, one thread, run of 2026-11-21
  * (benchmarks/results/kernels-2026-11-21.txt); full tables with
  * 2 threads, ND4J and DL4J in {@code benchmarks/results/kernels-*.txt}. On this VM the
