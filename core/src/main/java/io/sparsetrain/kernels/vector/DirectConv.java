@@ -316,7 +316,12 @@ final class DirectConv {
                     for (int blk = 0; blk < nb; blk++) {
                         int pb = blk * (nOut + 1);
                         switch (pw / VectorGemm.L) {
-                            case 8 -> NmGatherKernels.dgather8(ptr, pb, off, val, o0, o1, bo, padded, acc, accOff);
+                            case 8 -> { // one row at a time: 8 accumulators hide the latency, rows need not pair up
+                                for (int o = o0; o < o1; o++) {
+                                    NmGatherKernels.drow8(off, val, ptr[pb + o], ptr[pb + o + 1], bo, padded, acc,
+                                            accOff + (o - o0) * pw);
+                                }
+                            }
                             case 4 -> NmGatherKernels.dgather4(ptr, pb, off, val, o0, o1, bo, padded, acc, accOff);
                             case 2 -> NmGatherKernels.dgather2(ptr, pb, off, val, o0, o1, bo, padded, acc, accOff);
                             default -> NmGatherKernels.dgather1(ptr, pb, off, val, o0, o1, bo, padded, acc, accOff);
