@@ -152,12 +152,14 @@
  *
  * <h2>Measured (JMH, benchmarks/run-kernels.sh; AMD EPYC Zen 5 VM, 2 cores)</h2>
  * The host's speed drifts by a third between runs; the ratios that count are measured side by side by
- * {@code io.sparsetrain.benchmarks.PairedRatio} (alternating slices in one JVM; BENCHMARKS.md, session 10, with the
- * block-major layout: 2:4 forward 1.43-1.59x our dense on one thread, 1.28-1.44x on two, 1:4 1.87-2.69x). The
+ * {@code io.sparsetrain.benchmarks.PairedRatio} (alternating slices in one JVM; BENCHMARKS.md, session 12, quiet
+ * machine: 2:4 forward 1.61-1.85x our dense on one thread, 1.47-1.84x on two, 1:4 2.58-3.41x, 2:4 input gradient
+ * 1.44-2.66x, weight gradient 0.67-1.91x; session 10, a run overlapped by builds: 2:4 forward 1.28-1.59x). The
  * table below is the JMH run of 2026-11-21 (row-major layout). Conv2d since the direct convolution (session 11):
  * dense forward 1.5-3.0x, dense dX 1.5-3.8x and dense dX + dW 1.4-2.9x the im2col route; 2:4 vs that dense
- * (session 12, image-parallel) 1.25-1.40x forward on one thread, 1.15-1.29x on two, dX 1.00-1.21x, dX + dW
- * 0.95-1.04x (the N:M weight gradient of a stride-1 convolution is the dense direct product, masked).
+ * (session 12: image-parallel, one-row 8-vector panels) 1.21-1.54x forward on one thread, 1.16-1.35x on two, dX
+ * 1.10-1.44x, dX + dW 1.00-1.14x (the N:M weight gradient of a stride-1 convolution is the dense direct product,
+ * masked).
  * Dense-equivalent GFLOP/s (2 rows K cols per product), medians, one thread, run of 2026-11-21
  * (benchmarks/results/kernels-2026-11-21.txt); full tables with
  * 2 threads, ND4J and DL4J in {@code benchmarks/results/kernels-*.txt}. On this VM the
