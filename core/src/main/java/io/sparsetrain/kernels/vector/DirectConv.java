@@ -429,14 +429,8 @@ final class DirectConv {
         inChunks(g, input, t, (padded, g0, g1) -> {
             int images = g1 - g0;
             float[] dyw = VectorGemm.buffer(0, images * cout * cols); // slot 0: only this method uses it
-            t.parallelFor(images * cout, task -> { // dY of image g0 + task / cout, channel task % cout, numbered like the columns
-                int d = task * cols;
-                int src = ((g0 + task / cout) * cout + task % cout) * hw;
-                Arrays.fill(dyw, d, d + cols, 0f);
-                for (int oy = 0; oy * wp < cols; oy++) {
-                    System.arraycopy(dOut, src + oy * wo, dyw, d + oy * wp, wo);
-                }
-            });
+            t.parallelFor(images * cout, task -> // dY of image g0 + task / cout, channel task % cout
+                    dyInColumns(dOut, ((g0 + task / cout) * cout + task % cout) * hw, wo, wp, cols, dyw, task * cols));
             t.parallelFor(panels * chunks, task -> {
                 int c0 = (task / chunks) * pd;
                 int r0 = (task % chunks) * chunk;
@@ -507,13 +501,8 @@ final class DirectConv {
                     padChannel(g, input, b, c, data, base);
                 }
                 padSlack(g, data, base, 1);
-                for (int co = 0; co < cout; co++) { // dY of image b, channel co, numbered like the columns
-                    int d = co * cols;
-                    int src = (b * cout + co) * hw;
-                    Arrays.fill(dyw, d, d + cols, 0f);
-                    for (int oy = 0; oy * wp < cols; oy++) {
-                        System.arraycopy(dOut, src + oy * wo, dyw, d + oy * wp, wo);
-                    }
+                for (int co = 0; co < cout; co++) {
+                    dyInColumns(dOut, (b * cout + co) * hw, wo, wp, cols, dyw, co * cols);
                 }
                 for (int p = 0; p < panels; p++) {
                     for (int j0 = 0; j0 < cols; j0 += VectorGemm.KD) {
@@ -534,6 +523,17 @@ final class DirectConv {
                 }
                 dw[c * k + r] = v;
             }
+        }
+    }
+
+    /**
+     * One channel of dY (output rows of {@code wo} from {@code dOut[src]}) numbered like the direct convolution's
+     * columns ({@code oy * wp + ox}, zero at the dropped columns) into {@code dyw[d, d + cols)}.
+     */
+    private static void dyInColumns(float[] dOut, int src, int wo, int wp, int cols, float[] dyw, int d) {
+        Arrays.fill(dyw, d, d + cols, 0f);
+        for (int oy = 0; oy * wp < cols; oy++) {
+            System.arraycopy(dOut, src + oy * wo, dyw, d + oy * wp, wo);
         }
     }
 
