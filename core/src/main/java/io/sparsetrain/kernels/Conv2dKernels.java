@@ -161,7 +161,7 @@ public final class Conv2dKernels {
     public float[] forward(Conv2dShape s, float[] input, float[] weight) {
         GemmKernels.checkLength("weight", weight, s.weightSize());
         long flops = 2L * s.outChannels() * s.k() * s.cols();
-        DirectConvolutions dc = direct(s);
+        DirectConvolutions dc = directIf(d -> d.directForward(s));
         if (dc != null) {
             return directly(flops, "input", input, s.inputSize(), s.outputSize(), out -> dc.directForward(s, input, weight, out));
         }
@@ -172,7 +172,7 @@ public final class Conv2dKernels {
     public float[] forward(Conv2dShape s, float[] input, NmMatrix weight) {
         checkWeight(s, weight);
         long flops = 2L * weight.slots() * s.cols();
-        DirectConvolutions dc = direct(s);
+        DirectConvolutions dc = directIf(d -> d.directForward(s));
         if (dc != null) {
             return directly(flops, "input", input, s.inputSize(), s.outputSize(), out -> dc.directForward(s, input, weight, out));
         }
@@ -185,14 +185,12 @@ public final class Conv2dKernels {
      */
     public static final String DIRECT_PROPERTY = "sparsetrain.kernels.directConv";
 
-    /** The kernels' direct forward if they have one for this shape and it is not switched off (here or by the property). */
-    private DirectConvolutions direct(Conv2dShape s) {
-        return directOn() && gemm instanceof DirectConvolutions dc && dc.directForward(s) ? dc : null;
-    }
-
-    /** Like {@link #direct} for the input gradient. */
-    private DirectConvolutions directBackward(Conv2dShape s) {
-        return directOn() && gemm instanceof DirectConvolutions dc && dc.directBackwardInput(s) ? dc : null;
+    /**
+     * The kernels' direct path if they have one ({@code has}: for this shape and direction) and it is not switched
+     * off (here or by the property), else null.
+     */
+    private DirectConvolutions directIf(java.util.function.Predicate<DirectConvolutions> has) {
+        return directOn() && gemm instanceof DirectConvolutions dc && has.test(dc) ? dc : null;
     }
 
     /** A new output of {@code outSize} floats filled by a direct product (on the calling thread below the threshold). */
@@ -208,22 +206,17 @@ public final class Conv2dKernels {
 
     /** Whether {@link #forward} takes the direct (im2col-free) path for this shape. */
     public boolean directForward(Conv2dShape s) {
-        return direct(s) != null;
-    }
-
-    /** Like {@link #direct} for the weight gradient. */
-    private DirectConvolutions directWeightGradient(Conv2dShape s) {
-        return directOn() && gemm instanceof DirectConvolutions dc && dc.directBackwardWeight(s) ? dc : null;
+        return directIf(d -> d.directForward(s)) != null;
     }
 
     /** Whether the dense {@link #backwardWeight(Conv2dShape, float[], float[])} takes the direct (im2col-free) path. */
     public boolean directBackwardWeight(Conv2dShape s) {
-        return directWeightGradient(s) != null;
+        return directIf(d -> d.directBackwardWeight(s)) != null;
     }
 
     /** Whether {@link #backwardInput} takes the direct (col2im-free) path for this shape. */
     public boolean directBackwardInput(Conv2dShape s) {
-        return directBackward(s) != null;
+        return directIf(d -> d.directBackwardInput(s)) != null;
     }
 
     private boolean directOn() {
@@ -372,7 +365,7 @@ public final class Conv2dKernels {
     /** Dense input gradient: dInput [B, Cin, H, W] from dOut [B, Cout, Ho, Wo]. */
     public float[] backwardInput(Conv2dShape s, float[] dOut, float[] weight) {
         GemmKernels.checkLength("weight", weight, s.weightSize());
-        DirectConvolutions dc = directBackward(s);
+        DirectConvolutions dc = directIf(d -> d.directBackwardInput(s));
         if (dc != null) {
             return directly(Long.MAX_VALUE, "dOut", dOut, s.outputSize(), s.inputSize(), dx -> dc.directBackwardInput(s, dOut, weight, dx));
         }
@@ -382,7 +375,7 @@ public final class Conv2dKernels {
     /** N:M input gradient. */
     public float[] backwardInput(Conv2dShape s, float[] dOut, NmMatrix weight) {
         checkWeight(s, weight);
-        DirectConvolutions dc = directBackward(s);
+        DirectConvolutions dc = directIf(d -> d.directBackwardInput(s));
         if (dc != null) {
             return directly(Long.MAX_VALUE, "dOut", dOut, s.outputSize(), s.inputSize(), dx -> dc.directBackwardInput(s, dOut, weight, dx));
         }
@@ -412,7 +405,7 @@ public final class Conv2dKernels {
         GemmKernels.checkLength("input", input, s.inputSize());
         GemmKernels.checkLength("dOut", dOut, s.outputSize());
         float[] dw = new float[s.weightSize()];
-        DirectConvolutions dc = directWeightGradient(s);
+        DirectConvolutions dc = directIf(d -> d.directBackwardWeight(s));
         if (dc != null) {
             dc.directBackwardWeight(s, input, dOut, dw);
             return dw;

@@ -405,14 +405,14 @@ final class DirectConv {
      * all images.
      */
     static void backwardWeight(Conv2dShape s, float[] input, float[] dOut, float[] dw, KernelThreads t) {
-        Geometry local = Geometry.of(Frame.forward(s), false, t.threads()); // one image a row: groups are images
         long partials = (long) Math.min(t.threads(), s.batch()) * s.k()
                 * ((s.outChannels() + VectorGemm.PD - 1) / VectorGemm.PD * VectorGemm.PD);
-        if (local.local() && partials <= DW_PARTIAL_FLOATS) {
-            backwardWeightByImages(s, local, input, dOut, dw, t);
+        // one image a row: groups are images; threads 0 (chunked) when the partial sums would not fit
+        Geometry g = Geometry.of(Frame.forward(s), false, partials <= DW_PARTIAL_FLOATS ? t.threads() : 0);
+        if (g.local()) {
+            backwardWeightByImages(s, g, input, dOut, dw, t);
             return;
         }
-        Geometry g = Geometry.of(Frame.forward(s), false, 0); // chunked
         int[] kOffset = forwardOffsets(s, g);
         int k = s.k();
         int cout = s.outChannels();

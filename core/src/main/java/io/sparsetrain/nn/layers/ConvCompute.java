@@ -107,10 +107,10 @@ final class ConvCompute {
         colsInput = null;
         long size = (long) s.k() * s.cols();
         if (!keepColumns || size > maxCachedColumns || CONV.directForward(s)) {
-            // a direct forward (stride 1: no im2col at all) beats keeping the columns: the backward pass unfolds
-            // the input once for the weight gradient, as many unfoldings per step as before
-            // nothing to keep for a backward pass: the engine's one-call forward unfolds the input straight into
-            // its kernels' panel layout (one pass over the columns instead of im2col and a second packing pass)
+            // nothing to keep for a backward pass: a direct forward (stride 1) unfolds nothing, and its backward
+            // reads the padded input itself (or, where only the forward is direct, unfolds it once there); otherwise
+            // the engine's one-call forward unfolds the input straight into its kernels' panel layout (one pass over
+            // the columns instead of im2col and a second packing pass)
             return nm != null ? CONV.forward(s, x, nm) : CONV.forward(s, x, w);
         }
         int n = s.cols();
