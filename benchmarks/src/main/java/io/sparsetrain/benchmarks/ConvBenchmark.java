@@ -70,6 +70,7 @@ public class ConvBenchmark {
                 shape.outChannels(), shape.k(), 2, 4);
         weight24.layout().rowGather(64);
         weight24.layout().colGather(64);
+        weight24.layout().groupedLayout();
     }
 
     @TearDown(Level.Trial)
@@ -113,6 +114,17 @@ public class ConvBenchmark {
     @Benchmark
     public float[] im2colDenseBackwardInput() {
         return im2col.backwardInput(shape, dOut, weight);
+    }
+
+    @Benchmark
+    public float[] denseBackwardWeight() {
+        return kernels.backwardWeight(shape, input, dOut);
+    }
+
+    /** The 2:4 weight gradient at the kept positions (routed: the grouped kernels on padded images up to 64 channels). */
+    @Benchmark
+    public float[] nm24BackwardWeight() {
+        return kernels.backwardWeight(shape, input, dOut, weight24);
     }
 
     @Benchmark

@@ -85,7 +85,8 @@ public final class PairedRatio {
     };
     static final String[] CONVS = {"16x28", "32x14", "64x7", "64x56"};
     static final String[][] CONV_PAIRS = {
-        {"denseForward", "nm24Forward"}, {"denseBackwardInput", "nm24BackwardInput"}, {"denseBackward", "nm24Backward"},
+        {"denseForward", "nm24Forward"}, {"denseBackwardInput", "nm24BackwardInput"},
+        {"denseBackwardWeight", "nm24BackwardWeight"}, {"denseBackward", "nm24Backward"},
         {"im2colDenseForward", "denseForward"}, {"im2colDenseBackwardInput", "denseBackwardInput"},
         {"im2colDenseBackward", "denseBackward"}};
 

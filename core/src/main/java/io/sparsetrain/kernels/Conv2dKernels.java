@@ -439,6 +439,11 @@ public final class Conv2dKernels {
         GemmKernels.checkLength("input", input, s.inputSize());
         GemmKernels.checkLength("dOut", dOut, s.outputSize());
         float[] dw = new float[weight.slots()];
+        DirectConvolutions nm = directIf(d -> d.directBackwardWeight(s, weight));
+        if (nm != null) {
+            nm.directBackwardWeight(s, input, dOut, weight, dw);
+            return dw;
+        }
         if (directBackwardWeight(s)) {
             // the dense direct product, then the kept entries: measured faster than unfolding the input for the
             // N:M kernels on every ResNet shape (BENCHMARKS.md, session 11)

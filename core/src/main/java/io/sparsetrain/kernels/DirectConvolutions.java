@@ -39,4 +39,20 @@ public interface DirectConvolutions {
 
     /** Dense weight gradient: dW [Cout, K] (overwritten) from input [B, Cin, H, W] and dOut [B, Cout, Ho, Wo]. */
     void directBackwardWeight(Conv2dShape s, float[] input, float[] dOut, float[] dw);
+
+    /**
+     * Whether {@link #directBackwardWeight(Conv2dShape, float[], float[], NmMatrix, float[])} handles this shape and
+     * matrix (and is the faster route for it); otherwise the N:M weight gradient is taken from the dense one.
+     */
+    default boolean directBackwardWeight(Conv2dShape s, NmMatrix weight) {
+        return false;
+    }
+
+    /**
+     * N:M weight gradient at the kept positions only: dwSlots (overwritten) laid out like {@link NmMatrix#values()},
+     * from input [B, Cin, H, W] and dOut [B, Cout, Ho, Wo].
+     */
+    default void directBackwardWeight(Conv2dShape s, float[] input, float[] dOut, NmMatrix weight, float[] dwSlots) {
+        throw new UnsupportedOperationException("no direct N:M weight gradient for " + s);
+    }
 }

@@ -143,8 +143,17 @@
  *       kept entries regrouped by input channel (built per compressed matrix in O(nnz), cached on its layout).
  *       The dense weight gradient too: dW^T [K, Cout] is the padded image's rows (read in place as the A operand
  *       of the register tile, one row-offset per K position) times dY^T numbered like the columns (zero at the
- *       dropped ones), summed over the images. Strided convolutions and the N:M weight-gradient kernels keep
- *       im2col.</li>
+ *       dropped ones), summed over the images. The N:M weight gradient of a stride-1 convolution with at most 64
+ *       output channels runs the pattern-grouped micro-kernels on padded images too
+ *       ({@code vector.DirectNmWeightGrad}): several images stacked in one padded buffer whose padding rows and
+ *       columns are shared between neighbours (rows of W + pad, images H + pad rows apart), so each K position
+ *       is one long row through all the stacked images and the accumulators are reduced once per tile of 1024
+ *       columns, not once per 7x7 image; measured 1.2-2.3x the dense direct product on ResNet-20's shapes,
+ *       below 1x from 128 channels (the dY tile each pattern list rereads leaves L2), which keep the dense
+ *       product masked. The dense weight gradient of a layer with at most one vector (16) of output channels
+ *       runs the same kernels with every position kept: the register tile is two vectors of output channels
+ *       wide and multiplied half zeros there (1.57x faster; 0.53-0.84x from 32 channels, which keep the tile).
+ *       Strided convolutions keep im2col.</li>
  *   <li><b>Threads</b>: {@link io.sparsetrain.kernels.KernelThreads}, a fixed pool; work is split
  *       into column panels x row chunks (rows split only when there are fewer than 2 panels per
  *       thread), handed out dynamically; each task packs its own slabs into its thread's workspace.</li>
@@ -159,8 +168,8 @@
  * table below is the JMH run of 2026-11-21 (row-major layout). Conv2d since the direct convolution (session 11):
  * dense forward 1.5-3.0x, dense dX 1.5-3.8x and dense dX + dW 1.4-2.9x the im2col route; 2:4 vs that dense
  * (session 12: image-parallel, one-row 8-vector panels) 1.21-1.54x forward on one thread, 1.16-1.35x on two, dX
- * 1.10-1.44x, dX + dW 1.00-1.14x (the N:M weight gradient of a stride-1 convolution is the dense direct product,
- * masked).
+ * 1.10-1.44x, dX + dW 1.00-1.14x (the N:M weight gradient of a stride-1 convolution was then the dense direct
+ * product, masked; session 13's grouped route on padded images: see BENCHMARKS.md).
  * Dense-equivalent GFLOP/s (2 rows K cols per product), medians, one thread, run of 2026-11-21
  * (benchmarks/results/kernels-2026-11-21.txt); full tables with
  * 2 threads, ND4J and DL4J in {@code benchmarks/results/kernels-*.txt}. On this VM the

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparsetrain.kernels.vector.VectorGemm;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -108,18 +109,13 @@ class Conv2dKernelsTest {
         Conv2dKernels one = new Conv2dKernels(KernelProvider.vector(oneThread), oneThread);
         int checked = 0;
         while (checked < 150) {
-            int k = 1 + rnd.nextInt(4);
-            int stride = 1 + rnd.nextInt(2);
-            int pad = rnd.nextInt(3);
-            int dil = 1 + rnd.nextInt(2);
-            int h = 1 + rnd.nextInt(12);
-            int w = 1 + rnd.nextInt(12);
-            if (h + 2 * pad < dil * (k - 1) + 1 || w + 2 * pad < dil * (k - 1) + 1) {
+            int[] g = randomGeometry(rnd, 0); // kernel, stride, padding, dilation, h, w
+            if (g == null) {
                 continue;
             }
-            Conv2dShape s = Conv2dShape.builder().batch(1 + rnd.nextInt(6)).input(1 + rnd.nextInt(7), h, w)
-                    .outChannels(1 + rnd.nextInt(9)).kernel(k, k).stride(stride, stride).padding(pad, pad)
-                    .dilation(dil, dil).build();
+            Conv2dShape s = Conv2dShape.builder().batch(1 + rnd.nextInt(6)).input(1 + rnd.nextInt(7), g[4], g[5])
+                    .outChannels(1 + rnd.nextInt(9)).kernel(g[0], g[0]).stride(g[1], g[1]).padding(g[2], g[2])
+                    .dilation(g[3], g[3]).build();
             float[] input = TestData.random(rnd, s.inputSize());
             float[] wDense = TestData.random(rnd, s.weightSize());
             float[] dOut = TestData.random(rnd, s.outputSize());
@@ -139,9 +135,75 @@ class Conv2dKernelsTest {
                 GemmKernelsTest.assertClose(dxNm, c.backwardInput(s, dOut, nm), name + " 2:4 backwardInput");
                 GemmKernelsTest.assertClose(dw, c.backwardWeight(s, input, dOut), name + " dense backwardWeight");
             }
+            // both dense weight-gradient routes of the direct path: the grouped kernels (default up to 64 output
+            // channels) and the register tile
+            for (String grouped : new String[] {"true", "false"}) {
+                withProperty(VectorGemm.DW_DENSE_GROUPED_PROPERTY, grouped, () -> {
+                    GemmKernelsTest.assertClose(dw, conv.backwardWeight(s, input, dOut), s + " dense backwardWeight, grouped=" + grouped);
+                    GemmKernelsTest.assertClose(dw, one.backwardWeight(s, input, dOut), s + " dense backwardWeight (1 thread), grouped=" + grouped);
+                });
+            }
             checked++;
         }
         oneThread.close();
+    }
+
+    /**
+     * The N:M weight gradient at the kept positions (the grouped kernels on stacked padded images for stride 1, the
+     * im2col route otherwise) against the plain loops' dense gradient masked: random small shapes, both K orders,
+     * every pattern width the kernels split (1:4, 2:4, 3:8, 4:8, 6:8), masks keeping fewer than N in some groups,
+     * and batches from 1 image to several stacks per thread.
+     */
+    @Test
+    void randomShapesNmWeightGradientMatchesTheMaskedPlainLoops() {
+        SplittableRandom rnd = new SplittableRandom(2027);
+        int[][] formats = {{1, 4}, {2, 4}, {3, 8}, {4, 8}, {6, 8}};
+        KernelThreads oneThread = new KernelThreads(1);
+        Conv2dKernels[] kernels = {new Conv2dKernels(KernelProvider.vector(TWO), TWO),
+                new Conv2dKernels(KernelProvider.vector(oneThread), oneThread)};
+        int checked = 0;
+        while (checked < 120) {
+            int[] g = randomGeometry(rnd, checked % 6 == 5 ? 2 : 1);
+            if (g == null) {
+                continue;
+            }
+            int[] f = formats[rnd.nextInt(formats.length)];
+            Conv2dShape s = Conv2dShape.builder().batch(1 + rnd.nextInt(checked % 4 == 0 ? 40 : 6))
+                    .input(1 + rnd.nextInt(9), g[4], g[5]).outChannels(1 + rnd.nextInt(20)).kernel(g[0], g[0])
+                    .stride(g[1], g[1]).padding(g[2], g[2]).dilation(g[3], g[3]).channelMajorK(rnd.nextBoolean())
+                    .build();
+            float[] input = TestData.random(rnd, s.inputSize());
+            float[] wDense = TestData.random(rnd, s.weightSize());
+            float[] dOut = TestData.random(rnd, s.outputSize());
+            NmMatrix nm = NmMatrix.fromDense(wDense, TestData.nmMask(rnd, s.outChannels(), s.k(), f[0], f[1], true),
+                    s.outChannels(), s.k(), f[0], f[1]);
+            float[] dw = directBackwardWeight(s, input, dOut);
+            float[] mask = nm.mask();
+            for (int i = 0; i < dw.length; i++) {
+                dw[i] *= mask[i];
+            }
+            for (Conv2dKernels c : kernels) {
+                String name = s + " " + f[0] + ":" + f[1] + (c == kernels[0] ? "" : " (1 thread)");
+                GemmKernelsTest.assertClose(dw, c.backwardWeightDense(s, input, dOut, nm), name + " N:M backwardWeight");
+            }
+            checked++;
+        }
+        oneThread.close();
+    }
+
+    /**
+     * A random small square geometry {kernel 1-4, stride (drawn 1-2 when {@code stride} is 0), padding 0-2, dilation
+     * 1-2, h, w 1-12}, or null when the dilated kernel does not fit the padded input.
+     */
+    private static int[] randomGeometry(SplittableRandom rnd, int stride) {
+        int k = 1 + rnd.nextInt(4);
+        int st = stride > 0 ? stride : 1 + rnd.nextInt(2);
+        int pad = rnd.nextInt(3);
+        int dil = 1 + rnd.nextInt(2);
+        int h = 1 + rnd.nextInt(12);
+        int w = 1 + rnd.nextInt(12);
+        boolean fits = h + 2 * pad >= dil * (k - 1) + 1 && w + 2 * pad >= dil * (k - 1) + 1;
+        return fits ? new int[] {k, st, pad, dil, h, w} : null;
     }
 
     @Test
@@ -295,7 +357,7 @@ class Conv2dKernelsTest {
                                     int ix = ox * s.strideW() - s.padW() + kx * s.dilationW();
                                     if (iy >= 0 && iy < s.height() && ix >= 0 && ix < s.width()) {
                                         tap.accept(((b * s.inChannels() + ci) * s.height() + iy) * s.width() + ix,
-                                                ((co * s.inChannels() + ci) * s.kernelH() + ky) * s.kernelW() + kx, outIdx);
+                                                co * s.k() + s.kRow(ci, ky * s.kernelW() + kx), outIdx);
                                     }
                                 }
                             }

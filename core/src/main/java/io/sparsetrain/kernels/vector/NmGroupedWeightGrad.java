@@ -179,7 +179,7 @@ final class NmGroupedWeightGrad {
     }
 
     /** Rows [a, b) of one pattern list in balanced blocks of at most maxRows(nk) rows. */
-    private static void blocks(int nk, int a, int b, float[] dy, float[] x, int cols, int c0, int c1, int[] rowsOf,
+    static void blocks(int nk, int a, int b, float[] dy, float[] x, int cols, int c0, int c1, int[] rowsOf,
                                int[] slot, int xo0, int xo1, int xo2, int xo3, int j0, float[] dw) {
         int count = b - a;
         int rmax = ROWS[nk];

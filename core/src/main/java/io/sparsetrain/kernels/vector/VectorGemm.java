@@ -66,6 +66,27 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
      * product of millions of FMAs), so a benchmark can compare the routes side by side in one JVM.
      */
     public static final String DW_GROUPED_PROPERTY = "sparsetrain.kernels.dwGrouped";
+    /**
+     * System property choosing the N:M weight gradient of a stride-1 convolution: {@code true} the pattern-grouped
+     * kernels on stacked padded images ({@link DirectNmWeightGrad}), {@code false} the dense direct product with the
+     * kept entries taken from it; unset, the shape rule of {@link #directBackwardWeight(Conv2dShape, NmMatrix)}.
+     * Read on every call, so a benchmark can compare the routes side by side in one JVM.
+     */
+    public static final String DW_DIRECT_GROUPED_PROPERTY = "sparsetrain.kernels.dwDirectGrouped";
+    /**
+     * System property choosing the dense weight gradient of a stride-1 convolution: {@code true} the grouped kernels
+     * with every position kept ({@link DirectNmWeightGrad#runDense}), {@code false} the dense register tile on the
+     * padded images ({@code DirectConv.backwardWeight}); unset, the grouped kernels up to one vector ({@link #L})
+     * of output channels, where the tile (two vectors of output channels wide) multiplies half zeros. Measured in one
+     * JVM (BENCHMARKS.md session 13): 1.57x the tile at 16 channels, 0.53-0.84x at 32-128. Read on every call.
+     */
+    public static final String DW_DENSE_GROUPED_PROPERTY = "sparsetrain.kernels.dwDenseGrouped";
+    /**
+     * Shape route of the direct grouped weight gradient: at most this many output channels. Past it a group's
+     * pattern lists reread a dY tile larger than L2 (measured 1.0-1.2x at 128 channels, 0.5-0.85x at 256 and 512;
+     * BENCHMARKS.md session 13).
+     */
+    public static final int DW_DIRECT_GROUPED_MAX_ROWS = 64;
     /** Shape route of the grouped weight gradient: at most this many rows (output channels). */
     public static final int DW_GROUPED_MAX_ROWS = 128;
     /** Shape route of the grouped weight gradient: at least this many columns (batch x output pixels). */
@@ -453,7 +474,31 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
     @Override
     public void directBackwardWeight(Conv2dShape s, float[] input, float[] dOut, float[] dw) {
         checkDirect(s, directBackwardWeight(s), dw.length, input, s.inputSize(), dOut, s.outputSize());
-        DirectConv.backwardWeight(s, input, dOut, dw, threads());
+        String v = System.getProperty(DW_DENSE_GROUPED_PROPERTY);
+        boolean grouped = DirectNmWeightGrad.supports(s)
+                && (v != null ? Boolean.parseBoolean(v) : s.outChannels() <= L);
+        if (grouped) {
+            DirectNmWeightGrad.runDense(s, input, dOut, dw, threads());
+        } else {
+            DirectConv.backwardWeight(s, input, dOut, dw, threads());
+        }
+    }
+
+    @Override
+    public boolean directBackwardWeight(Conv2dShape s, NmMatrix weight) {
+        s.checkWeight(weight);
+        if (!DirectNmWeightGrad.supports(s)) {
+            return false;
+        }
+        String v = System.getProperty(DW_DIRECT_GROUPED_PROPERTY);
+        return v != null ? Boolean.parseBoolean(v) : s.outChannels() <= DW_DIRECT_GROUPED_MAX_ROWS;
+    }
+
+    @Override
+    public void directBackwardWeight(Conv2dShape s, float[] input, float[] dOut, NmMatrix weight, float[] dwSlots) {
+        checkDirect(s, directBackwardWeight(s, weight), directWeight(s, weight), input, s.inputSize(), dOut, s.outputSize());
+        GemmKernels.checkLength("dwSlots", dwSlots, weight.slots());
+        DirectNmWeightGrad.run(s, input, dOut, weight, dwSlots, threads());
     }
 
     private static long directWeight(Conv2dShape s, NmMatrix weight) {

@@ -50,7 +50,7 @@ final class ConvCompute {
      * System property: "true" computes the weight gradient of a frozen N:M layer densely (columns *
      * dY^T, then masked) instead of with the engine's N:M weight-gradient kernel; for comparing the
      * two while the N:M kernel is slower than the dense one on some shapes. Default false. Stride-1 convolutions
-     * with a direct path compute it densely (and directly) either way.
+     * with a direct path then take the dense direct product, masked.
      */
     public static final String NM_DENSE_WEIGHT_GRADIENT_PROPERTY = "sparsetrain.nn.nmDenseWeightGradient";
 
@@ -145,12 +145,13 @@ final class ConvCompute {
         long size = (long) s.k() * s.cols();
         if (CONV.directBackwardWeight(s) && CONV.directBackwardInput(s)) {
             // no unfolding at all: both gradients straight from the padded input and dY; a frozen N:M layer's
-            // weight gradient is the dense direct product masked (measured faster than unfolding the input for the
-            // N:M kernels on every ResNet shape, BENCHMARKS.md session 11)
+            // weight gradient at its kept positions (the engine picks the grouped kernels on padded images or the
+            // dense direct product masked, by shape), or with the property the dense direct product masked
             colsShape = null;
             colsInput = null;
-            float[] dw = CONV.backwardWeight(s, x, dOut);
-            if (nm != null) {
+            boolean denseDw = Boolean.getBoolean(NM_DENSE_WEIGHT_GRADIENT_PROPERTY);
+            float[] dw = nm != null && !denseDw ? CONV.backwardWeightDense(s, x, dOut, nm) : CONV.backwardWeight(s, x, dOut);
+            if (nm != null && denseDw) {
                 applyMask(dw, nm);
             }
             return new Gradients(dw, nm != null ? CONV.backwardInput(s, dOut, nm) : CONV.backwardInput(s, dOut, w));
