@@ -56,7 +56,7 @@ final class DirectNmWeightGrad {
             long perImage = (long) (s.inChannels() + s.outChannels()) * hq * wq;
             // whole images only; at least one, and the padded input within the workspace (supports(s))
             int bc = (int) Math.max(1, Math.min(Math.min(imagesPerTask, STACK_FLOATS / perImage),
-                    (VectorGemm.Workspace.FLOATS - VectorGemm.Workspace.ALIGN - s.inChannels() * (long) (s.padH() * wq + s.padW() + L))
+                    (VectorGemm.Workspace.FLOATS - VectorGemm.Workspace.ALIGN - s.inChannels() * (long) (s.padH() * wq + s.padW()))
                             / ((long) s.inChannels() * hq * wq)));
             int chanFloats = (bc * hq + s.padH()) * wq + s.padW();
             int kk = s.kernelH() * s.kernelW();
@@ -87,10 +87,14 @@ final class DirectNmWeightGrad {
 
     /** Whether {@link #run} handles the shape: stride 1, and one image's padded input fits a workspace. */
     static boolean supports(Conv2dShape s) {
-        long plane = (long) (s.height() + 2 * s.padH() + 1) * (s.width() + 2 * s.padW());
-        return DirectConv.supportsForward(s)
-                && VectorGemm.Workspace.ALIGN + s.inChannels() * (plane + L) <= VectorGemm.Workspace.FLOATS
-                && (long) s.outChannels() * plane <= Integer.MAX_VALUE / 2;
+        if (!DirectConv.supportsForward(s)) {
+            return false;
+        }
+        long hq = Stack.pitch(s.height(), s.padH(), s.outHeight());
+        long wq = Stack.pitch(s.width(), s.padW(), s.outWidth());
+        long oneImage = (hq + s.padH()) * wq + s.padW(); // chanFloats of a stack of one
+        return VectorGemm.Workspace.ALIGN + s.inChannels() * oneImage <= VectorGemm.Workspace.FLOATS
+                && s.outChannels() * hq * wq <= Integer.MAX_VALUE / 2;
     }
 
     /** dwSlots [0, w.slots()) = the weight gradient at w's kept positions (argument checks by the caller). */
@@ -137,16 +141,16 @@ final class DirectNmWeightGrad {
         return new NmLayout.GroupedLayout(m, groups, groupPtr, listPtr, listKept, listK, rowOf, slot);
     }
 
-    /** out [0, slots) = the sampled product at the slots of {@code gl}. */
+    /** dwSlots [0, slots) = the sampled product dY X^T at the slots of {@code gl} (overwritten). */
     private static void run(Conv2dShape s, float[] input, float[] dOut, NmLayout.GroupedLayout gl, float[] dwSlots,
                             int slots, KernelThreads t) {
-        int images = s.batch();
-        int tasks = Math.min(t.threads(), images);
-        Stack st = Stack.of(s, (images + tasks - 1) / tasks);
         if (!supports(s)) {
             throw new IllegalArgumentException("direct N:M weight gradient needs stride 1 and a padded image within "
                     + VectorGemm.Workspace.FLOATS + " floats: " + s);
         }
+        int images = s.batch();
+        int tasks = Math.min(t.threads(), images);
+        Stack st = Stack.of(s, (images + tasks - 1) / tasks);
         float[][] sums = new float[tasks][];
         t.parallelFor(tasks, task -> {
             float[] sum = task == 0 ? dwSlots : new float[slots];
