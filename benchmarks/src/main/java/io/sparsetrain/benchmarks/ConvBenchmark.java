@@ -121,7 +121,7 @@ public class ConvBenchmark {
         return kernels.backwardWeight(shape, input, dOut);
     }
 
-    /** The 2:4 weight gradient at the kept positions (routed: the grouped kernels on padded images up to 64 channels). */
+    /** The 2:4 weight gradient at the kept positions (routed: the grouped kernels on padded images up to 256 channels). */
     @Benchmark
     public float[] nm24BackwardWeight() {
         return kernels.backwardWeight(shape, input, dOut, weight24);

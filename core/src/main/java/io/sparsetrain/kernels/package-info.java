@@ -143,14 +143,14 @@
  *       kept entries regrouped by input channel (built per compressed matrix in O(nnz), cached on its layout).
  *       The dense weight gradient too: dW^T [K, Cout] is the padded image's rows (read in place as the A operand
  *       of the register tile, one row-offset per K position) times dY^T numbered like the columns (zero at the
- *       dropped ones), summed over the images. The N:M weight gradient of a stride-1 convolution with at most 64
+ *       dropped ones), summed over the images. The N:M weight gradient of a stride-1 convolution with at most 256
  *       output channels runs the pattern-grouped micro-kernels on padded images too
  *       ({@code vector.DirectNmWeightGrad}): several images stacked in one padded buffer whose padding rows and
  *       columns are shared between neighbours (rows of W + pad, images H + pad rows apart), so each K position
  *       is one long row through all the stacked images and the accumulators are reduced once per tile of 1024
- *       columns, not once per 7x7 image; measured 1.2-2.3x the dense direct product on ResNet-20's shapes,
- *       below 1x from 128 channels (the dY tile each pattern list rereads leaves L2), which keep the dense
- *       product masked. The dense weight gradient of a layer with at most one vector (16) of output channels
+ *       columns, not once per 7x7 image; measured 1.03-1.68x the dense direct dW side by side on ResNet-20's
+ *       shapes, and 1.11-1.40x the masked dense route at 128-256 channels; wider layers (0.86x at 512 on two
+ *       threads) keep the dense product masked. The dense weight gradient of a layer with at most one vector (16) of output channels
  *       runs the same kernels with every position kept: the register tile is two vectors of output channels
  *       wide and multiplied half zeros there (1.57x faster; 0.53-0.84x from 32 channels, which keep the tile).
  *       Strided convolutions keep im2col.</li>

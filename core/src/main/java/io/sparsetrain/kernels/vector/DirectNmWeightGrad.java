@@ -27,18 +27,23 @@ import java.util.Arrays;
  * into its workspace, stacks dY likewise, and runs every group's pattern lists tile by tile
  * ({@link NmGroupedWeightGrad#TILE} columns) into its own slot sums (the first task into the result), which are
  * added at the end in task order. A stack holds as many images as fit {@link #STACK_FLOATS} with their dY (at
- * least one). Every pattern list rereads the tile's dY rows, which stay in L2 up to about 64 output channels;
- * {@link VectorGemm#directBackwardWeight(Conv2dShape, NmMatrix)} routes wider layers to the dense product.
+ * least one, and at least a tile's worth of columns). Every pattern list rereads the tile's dY rows;
+ * {@link VectorGemm#directBackwardWeight(Conv2dShape, NmMatrix)} routes layers past 256 output channels to the dense
+ * product.
  *
  * <p>Measured against the dense direct product with the kept entries taken from it (A/B in one JVM, batch 32,
  * BENCHMARKS.md session 13): 2:4 on ResNet-20's 16x28 / 32x14 / 64x7 convolutions 2.34 / 1.33 / 1.31x faster on
- * one thread, 1.97 / 1.20 / 1.38x on two; 64x56 1.13-1.18x; 128 channels 0.92-1.10x, 256-512 0.49-0.66x. The
+ * one thread, 1.97 / 1.20 / 1.38x on two; 64x56 1.13-1.18x. With stacks of at least a tile of columns (second
+ * A/B): 128 channels (28x28) 1.32x, 256 (14x14) 1.11 / 1.40x, 512 (7x7) 1.18 / 0.86x on one / two threads. The
  * dense gradient through {@link #runDense}: 1.57x the register tile at 16 channels, 0.53-0.84x at 32-128.
  */
 final class DirectNmWeightGrad {
 
     static final int L = VectorGemm.L;
-    /** Most floats of one stack (padded input plus stacked dY): 512 KiB, within L2 while it is read. */
+    /**
+     * Most floats of one stack (padded input plus stacked dY): 512 KiB, within L2 while it is read; stacks of wide
+     * layers hold at least a tile of columns even past it.
+     */
     static final int STACK_FLOATS = 1 << 17;
 
     private DirectNmWeightGrad() {
@@ -55,7 +60,11 @@ final class DirectNmWeightGrad {
             int wq = pitch(s.width(), s.padW(), s.outWidth());
             long perImage = (long) (s.inChannels() + s.outChannels()) * hq * wq;
             // whole images only; at least one, and the padded input within the workspace (supports(s))
-            int bc = (int) Math.max(1, Math.min(Math.min(imagesPerTask, STACK_FLOATS / perImage),
+            // as many images as fit STACK_FLOATS, but at least a tile's worth of columns: with fewer, a stack of
+            // wide layers (512 x 7x7: 2 images, 119 columns) paid a reduction every few vectors
+            long budget = Math.max(STACK_FLOATS / perImage,
+                    (NmGroupedWeightGrad.TILE + (long) hq * wq - 1) / ((long) hq * wq));
+            int bc = (int) Math.max(1, Math.min(Math.min(imagesPerTask, budget),
                     (VectorGemm.Workspace.FLOATS - VectorGemm.Workspace.ALIGN - s.inChannels() * (long) (s.padH() * wq + s.padW()))
                             / ((long) s.inChannels() * hq * wq)));
             int chanFloats = (bc * hq + s.padH()) * wq + s.padW();

@@ -82,11 +82,11 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
      */
     public static final String DW_DENSE_GROUPED_PROPERTY = "sparsetrain.kernels.dwDenseGrouped";
     /**
-     * Shape route of the direct grouped weight gradient: at most this many output channels. Past it a group's
-     * pattern lists reread a dY tile larger than L2 (measured 1.0-1.2x at 128 channels, 0.5-0.85x at 256 and 512;
-     * BENCHMARKS.md session 13).
+     * Shape route of the direct grouped weight gradient: at most this many output channels. Measured against the
+     * route it replaces (the dense direct product, then the kept entries; A/B in one JVM, BENCHMARKS.md session 13):
+     * 1.11-1.40x at 128 and 256 channels, 1.18x on one thread but 0.86x on two at 512.
      */
-    public static final int DW_DIRECT_GROUPED_MAX_ROWS = 64;
+    public static final int DW_DIRECT_GROUPED_MAX_ROWS = 256;
     /** Shape route of the grouped weight gradient: at most this many rows (output channels). */
     public static final int DW_GROUPED_MAX_ROWS = 128;
     /** Shape route of the grouped weight gradient: at least this many columns (batch x output pixels). */

@@ -35,6 +35,9 @@ class DirectNmWeightGradTest {
         assertEquals(DirectNmWeightGrad.STACK_FLOATS / (128 * 64), DirectNmWeightGrad.Stack.of(small, 16).bc());
         assertEquals(3, DirectNmWeightGrad.Stack.of(small, 3).bc(), "never more than the task's images");
         assertEquals(1, DirectNmWeightGrad.Stack.of(Conv2dShape.of(8, 64, 56, 56, 64, 3, 1, 1), 4).bc(), "large maps: one");
+        // 512 channels on 7x7: 2 images fit the budget, but a tile of columns takes 16 (64 floats an image)
+        assertEquals(NmGroupedWeightGrad.TILE / 64,
+                DirectNmWeightGrad.Stack.of(Conv2dShape.of(32, 512, 7, 7, 512, 3, 1, 1), 16).bc());
     }
 
     @Test
