@@ -409,29 +409,24 @@ final class DirectConv {
                 * ((s.outChannels() + VectorGemm.PD - 1) / VectorGemm.PD * VectorGemm.PD);
         // one image a row: groups are images; threads 0 (chunked) when the partial sums would not fit
         Geometry g = Geometry.of(Frame.forward(s), false, partials <= DW_PARTIAL_FLOATS ? t.threads() : 0);
+        DwLayout d = DwLayout.of(s, g);
         if (g.local()) {
-            backwardWeightByImages(s, g, input, dOut, dw, t);
+            backwardWeightByImages(s, g, d, input, dOut, dw, t);
             return;
         }
-        int[] kOffset = forwardOffsets(s, g);
-        int k = s.k();
-        int cout = s.outChannels();
-        int cols = g.cols();
-        int wp = g.wrow();
-        int wo = s.outWidth();
-        int hw = s.outHeight() * wo;
+        int k = d.k();
+        int cout = d.cout();
+        int cols = d.cols();
         int pd = VectorGemm.PD;
-        int panels = (cout + pd - 1) / pd;
-        int chunk = VectorGemm.rowChunk(k, panels, t.threads(), VectorGemm.MR);
+        int chunk = VectorGemm.rowChunk(k, d.panels(), t.threads(), VectorGemm.MR);
         int chunks = (k + chunk - 1) / chunk;
-        float[][] acc = new float[panels * chunks][];
-        int[] rowsPd = VectorGemm.panelRows(cols);
+        float[][] acc = new float[d.panels() * chunks][];
         inChunks(g, input, t, (padded, g0, g1) -> {
             int images = g1 - g0;
             float[] dyw = VectorGemm.buffer(0, images * cout * cols); // slot 0: only this method uses it
             t.parallelFor(images * cout, task -> // dY of image g0 + task / cout, channel task % cout
-                    dyInColumns(dOut, ((g0 + task / cout) * cout + task % cout) * hw, wo, wp, cols, dyw, task * cols));
-            t.parallelFor(panels * chunks, task -> {
+                    d.dyInColumns(dOut, g0 + task / cout, task % cout, dyw, task * cols));
+            t.parallelFor(d.panels() * chunks, task -> {
                 int c0 = (task / chunks) * pd;
                 int r0 = (task % chunks) * chunk;
                 int r1 = Math.min(k, r0 + chunk);
@@ -448,13 +443,13 @@ final class DirectConv {
                         int j1 = Math.min(cols, j0 + VectorGemm.KD);
                         // slab [j1 - j0, PD]: row j holds dY(c0 .. c0 + PD) at column j, zero past Cout
                         VectorGemm.packSlabTransposed(dyw, dyBase, cols, cout, j0, j1, c0, pd, xp, slab);
-                        VectorGemm.denseSlab(padded, aBase, kOffset, 0, 1, j0, j1, r0, r1, xp, slab - j0 * pd, rowsPd,
-                                acc[task], 0);
+                        VectorGemm.denseSlab(padded, aBase, d.kOffset(), 0, 1, j0, j1, r0, r1, xp, slab - j0 * pd,
+                                d.rowsPd(), acc[task], 0);
                     }
                 }
             });
         });
-        for (int task = 0; task < panels * chunks; task++) {
+        for (int task = 0; task < d.panels() * chunks; task++) {
             int c0 = (task / chunks) * pd;
             int r0 = (task % chunks) * chunk;
             int r1 = Math.min(k, r0 + chunk);
@@ -467,29 +462,44 @@ final class DirectConv {
     }
 
     /**
+     * What both weight-gradient schedules derive from the shape and its one-image-a-row layout: the A rows' offsets
+     * ({@link #forwardOffsets}), K, Cout, the layout's columns, the output row width and size, the Cout panels of
+     * {@link VectorGemm#PD} and the packed slab's row offsets.
+     */
+    private record DwLayout(Conv2dShape s, Geometry g, int[] kOffset, int k, int cout, int cols, int panels,
+                            int[] rowsPd) {
+
+        static DwLayout of(Conv2dShape s, Geometry g) {
+            int cout = s.outChannels();
+            return new DwLayout(s, g, forwardOffsets(s, g), s.k(), cout, g.cols(),
+                    (cout + VectorGemm.PD - 1) / VectorGemm.PD, VectorGemm.panelRows(g.cols()));
+        }
+
+        /** Channel {@code co} of image {@code b}'s dY numbered like the columns into {@code dyw[at, at + cols)}. */
+        void dyInColumns(float[] dOut, int b, int co, float[] dyw, int at) {
+            int hw = s.outHeight() * s.outWidth();
+            DirectConv.dyInColumns(dOut, (b * cout + co) * hw, s.outWidth(), g.wrow(), cols, dyw, at);
+        }
+    }
+
+    /**
      * {@link #backwardWeight} image-parallel ({@link Geometry#local}): the images are split into one contiguous range
      * per thread; a task pads each of its images into its own workspace, numbers its dY like the columns, and adds
      * the image's whole dW^T [K, Cout] into the task's accumulator (every panel, every row: nothing is packed or
      * read twice across tasks); the tasks' accumulators are summed at the end, in task order.
      */
-    private static void backwardWeightByImages(Conv2dShape s, Geometry g, float[] input, float[] dOut, float[] dw,
-                                               KernelThreads t) {
-        int[] kOffset = forwardOffsets(s, g);
-        int k = s.k();
-        int cout = s.outChannels();
-        int cols = g.cols();
-        int wp = g.wrow();
-        int wo = s.outWidth();
-        int hw = s.outHeight() * wo;
+    private static void backwardWeightByImages(Conv2dShape s, Geometry g, DwLayout d, float[] input, float[] dOut,
+                                               float[] dw, KernelThreads t) {
+        int k = d.k();
+        int cout = d.cout();
+        int cols = d.cols();
         int pd = VectorGemm.PD;
-        int panels = (cout + pd - 1) / pd;
-        int[] rowsPd = VectorGemm.panelRows(cols);
         int images = s.batch();
         int tasks = Math.min(t.threads(), images);
         float[][] acc = new float[tasks][];
         int padFloats = g.copyStride();
         t.parallelFor(tasks, task -> {
-            float[] sum = new float[panels * k * pd];
+            float[] sum = new float[d.panels() * k * pd];
             acc[task] = sum;
             VectorGemm.Workspace ws = VectorGemm.workspace();
             float[] data = ws.data;
@@ -502,14 +512,14 @@ final class DirectConv {
                 }
                 padSlack(g, data, base, 1);
                 for (int co = 0; co < cout; co++) {
-                    dyInColumns(dOut, (b * cout + co) * hw, wo, wp, cols, dyw, co * cols);
+                    d.dyInColumns(dOut, b, co, dyw, co * cols);
                 }
-                for (int p = 0; p < panels; p++) {
+                for (int p = 0; p < d.panels(); p++) {
                     for (int j0 = 0; j0 < cols; j0 += VectorGemm.KD) {
                         int j1 = Math.min(cols, j0 + VectorGemm.KD);
                         VectorGemm.packSlabTransposed(dyw, 0, cols, cout, j0, j1, p * pd, pd, data, slab);
-                        VectorGemm.denseSlab(data, base, kOffset, 0, 1, j0, j1, 0, k, data, slab - j0 * pd, rowsPd,
-                                sum, p * k * pd);
+                        VectorGemm.denseSlab(data, base, d.kOffset(), 0, 1, j0, j1, 0, k, data, slab - j0 * pd,
+                                d.rowsPd(), sum, p * k * pd);
                     }
                 }
             }

@@ -225,51 +225,14 @@ final class DirectNmWeightGrad {
      */
     static void accumulate(NmLayout.GroupedLayout gl, int[] kOffset, float[] x, int xBase, float[] dy, int cols,
                            float[] dw) {
-        int n = gl.n();
         int lists = gl.lists();
         int[] listPtr = gl.listPtr();
-        int[] listKept = gl.listKept();
-        int[] listK = gl.listK();
-        int[] rowsOf = gl.rows();
-        int[] slot = gl.slot();
         int tile = Math.min(NmGroupedWeightGrad.TILE, (cols + L - 1) / L * L);
-        int maxKept = NmGroupedWeightGradKernels.MAX_KEPT;
         for (int c0 = 0; c0 < cols; c0 += tile) {
             int c1 = Math.min(cols, c0 + tile);
             int v1 = c0 + (c1 - c0) / L * L; // vectors in [c0, v1), scalar tail [v1, c1)
             for (int l = 0; l < lists; l++) {
-                int a = listPtr[l];
-                int b = listPtr[l + 1];
-                int kept = listKept[l];
-                if (a == b || kept == 0) {
-                    continue;
-                }
-                int kOff = l * n;
-                if (v1 > c0) {
-                    int parts = (kept + maxKept - 1) / maxKept;
-                    int j0 = 0;
-                    for (int part = 0; part < parts; part++) {
-                        int nk = kept / parts + (part < kept % parts ? 1 : 0);
-                        int xo0 = xBase + kOffset[listK[kOff + j0]];
-                        int xo1 = nk > 1 ? xBase + kOffset[listK[kOff + j0 + 1]] : 0;
-                        int xo2 = nk > 2 ? xBase + kOffset[listK[kOff + j0 + 2]] : 0;
-                        int xo3 = nk > 3 ? xBase + kOffset[listK[kOff + j0 + 3]] : 0;
-                        NmGroupedWeightGrad.blocks(nk, a, b, dy, x, cols, c0, v1, rowsOf, slot, xo0, xo1, xo2, xo3, j0,
-                                dw);
-                        j0 += nk;
-                    }
-                }
-                for (int i = a; i < b && c1 > v1; i++) { // scalar column tail
-                    int d = rowsOf[i] * cols;
-                    for (int j = 0; j < kept; j++) {
-                        int xo = xBase + kOffset[listK[kOff + j]];
-                        float sum = 0f;
-                        for (int c = v1; c < c1; c++) {
-                            sum += dy[d + c] * x[xo + c];
-                        }
-                        dw[slot[i] + j] += sum;
-                    }
-                }
+                NmGroupedWeightGrad.list(gl, l, listPtr[l], listPtr[l + 1], dy, x, xBase, kOffset, cols, c0, v1, c1, dw);
             }
         }
     }

@@ -133,10 +133,7 @@ final class NmGroupedWeightGrad {
         }
         int[] groupPtr = gl.groupPtr();
         int[] listPtr = gl.listPtr();
-        int[] listKept = gl.listKept();
-        int[] listK = gl.listK();
         int[] rowsOf = gl.rows();
-        int[] slot = gl.slot();
         int l0 = groupPtr[g0];
         int l1 = groupPtr[g1];
         // each list's rows within [r0, r1) (rows ascending within a list)
@@ -150,36 +147,60 @@ final class NmGroupedWeightGrad {
             int c1 = Math.min(cols, c0 + tile);
             int v1 = c0 + (c1 - c0) / L * L; // vectors in [c0, v1), scalar tail [v1, c1)
             for (int l = l0; l < l1; l++) {
-                int a = lo[l - l0];
-                int b = hi[l - l0];
-                if (a == b) {
-                    continue;
-                }
-                int kept = listKept[l];
-                int kOff = l * n;
-                if (v1 > c0) {
-                    // patterns wider than the kernels: balanced chunks of at most MAX_KEPT positions
-                    int parts = (kept + NmGroupedWeightGradKernels.MAX_KEPT - 1) / NmGroupedWeightGradKernels.MAX_KEPT;
-                    int j0 = 0;
-                    for (int part = 0; part < parts; part++) {
-                        int nk = kept / parts + (part < kept % parts ? 1 : 0);
-                        int xo0 = listK[kOff + j0] * cols;
-                        int xo1 = nk > 1 ? listK[kOff + j0 + 1] * cols : 0;
-                        int xo2 = nk > 2 ? listK[kOff + j0 + 2] * cols : 0;
-                        int xo3 = nk > 3 ? listK[kOff + j0 + 3] * cols : 0;
-                        blocks(nk, a, b, dy, x, cols, c0, v1, rowsOf, slot, xo0, xo1, xo2, xo3, j0, dw);
-                        j0 += nk;
-                    }
-                }
-                if (c1 > v1) {
-                    tail(kept, listK, kOff, a, b, dy, x, cols, v1, c1, rowsOf, slot, dw);
-                }
+                list(gl, l, lo[l - l0], hi[l - l0], dy, x, 0, null, cols, c0, v1, c1, dw);
             }
         }
     }
 
+    /**
+     * Rows [a, b) of pattern list {@code l} over columns [c0, c1): the kernels on the vectors [c0, v1), scalar loops
+     * on the tail [v1, c1). X's row k starts at {@code x[xBase + k * cols]}, or at {@code x[xBase + kOffset[k]]}
+     * when {@code kOffset} is non-null (rows of padded images: {@link DirectNmWeightGrad}); dY's row r at
+     * {@code dy[r * cols]}.
+     */
+    static void list(NmLayout.GroupedLayout gl, int l, int a, int b, float[] dy, float[] x, int xBase, int[] kOffset,
+                     int cols, int c0, int v1, int c1, float[] dw) {
+        if (a == b) {
+            return;
+        }
+        int[] listK = gl.listK();
+        int[] rowsOf = gl.rows();
+        int[] slot = gl.slot();
+        int kept = gl.listKept()[l];
+        int kOff = l * gl.n();
+        if (v1 > c0) {
+            // patterns wider than the kernels: balanced chunks of at most MAX_KEPT positions
+            int parts = (kept + NmGroupedWeightGradKernels.MAX_KEPT - 1) / NmGroupedWeightGradKernels.MAX_KEPT;
+            int j0 = 0;
+            for (int part = 0; part < parts; part++) {
+                int nk = kept / parts + (part < kept % parts ? 1 : 0);
+                int xo0 = xRow(listK[kOff + j0], xBase, kOffset, cols);
+                int xo1 = nk > 1 ? xRow(listK[kOff + j0 + 1], xBase, kOffset, cols) : 0;
+                int xo2 = nk > 2 ? xRow(listK[kOff + j0 + 2], xBase, kOffset, cols) : 0;
+                int xo3 = nk > 3 ? xRow(listK[kOff + j0 + 3], xBase, kOffset, cols) : 0;
+                blocks(nk, a, b, dy, x, cols, c0, v1, rowsOf, slot, xo0, xo1, xo2, xo3, j0, dw);
+                j0 += nk;
+            }
+        }
+        for (int i = a; i < b && c1 > v1; i++) { // scalar column tail
+            int d = rowsOf[i] * cols;
+            for (int j = 0; j < kept; j++) {
+                int xo = xRow(listK[kOff + j], xBase, kOffset, cols);
+                float s = 0f;
+                for (int c = v1; c < c1; c++) {
+                    s += dy[d + c] * x[xo + c];
+                }
+                dw[slot[i] + j] += s;
+            }
+        }
+    }
+
+    private static int xRow(int k, int xBase, int[] kOffset, int cols) {
+        return xBase + (kOffset == null ? k * cols : kOffset[k]);
+    }
+
     /** Rows [a, b) of one pattern list in balanced blocks of at most maxRows(nk) rows. */
-    static void blocks(int nk, int a, int b, float[] dy, float[] x, int cols, int c0, int c1, int[] rowsOf,
+    private static void blocks(int nk, int a, int b, float[] dy, float[] x, int cols, int c0, int c1, int[] rowsOf,
                                int[] slot, int xo0, int xo1, int xo2, int xo3, int j0, float[] dw) {
         int count = b - a;
         int rmax = ROWS[nk];
@@ -191,22 +212,6 @@ final class NmGroupedWeightGrad {
             int r = base + (q < extra ? 1 : 0);
             NmGroupedWeightGradKernels.block(nk, r, dy, x, cols, c0, c1, rowsOf, slot, i, xo0, xo1, xo2, xo3, j0, dw);
             i += r;
-        }
-    }
-
-    /** Scalar column tail [c0, c1) for rows [a, b) of one pattern list. */
-    private static void tail(int kept, int[] listK, int kOff, int a, int b, float[] dy, float[] x, int cols, int c0, int c1,
-                             int[] rowsOf, int[] slot, float[] dw) {
-        for (int i = a; i < b; i++) {
-            int d = rowsOf[i] * cols;
-            for (int j = 0; j < kept; j++) {
-                int xo = listK[kOff + j] * cols;
-                float s = 0f;
-                for (int c = c0; c < c1; c++) {
-                    s += dy[d + c] * x[xo + c];
-                }
-                dw[slot[i] + j] += s;
-            }
         }
     }
 

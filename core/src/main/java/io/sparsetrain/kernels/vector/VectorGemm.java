@@ -93,11 +93,13 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
     public static final int DW_GROUPED_MIN_COLS = 768;
 
     static boolean dwGrouped(int rows, int cols) {
-        String v = System.getProperty(DW_GROUPED_PROPERTY);
-        if (v != null) {
-            return Boolean.parseBoolean(v);
-        }
-        return rows <= DW_GROUPED_MAX_ROWS && cols >= DW_GROUPED_MIN_COLS;
+        return route(DW_GROUPED_PROPERTY, rows <= DW_GROUPED_MAX_ROWS && cols >= DW_GROUPED_MIN_COLS);
+    }
+
+    /** The route {@code property} forces ("true" or "false") when set, else {@code byShape}; read on every call. */
+    private static boolean route(String property, boolean byShape) {
+        String v = System.getProperty(property);
+        return v != null ? Boolean.parseBoolean(v) : byShape;
     }
     /** Weight-gradient lane buffer per task (floats): 512 KiB, L2-resident. */
     static final int LB_W = 128 * 1024;
@@ -474,10 +476,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
     @Override
     public void directBackwardWeight(Conv2dShape s, float[] input, float[] dOut, float[] dw) {
         checkDirect(s, directBackwardWeight(s), dw.length, input, s.inputSize(), dOut, s.outputSize());
-        String v = System.getProperty(DW_DENSE_GROUPED_PROPERTY);
-        boolean grouped = DirectNmWeightGrad.supports(s)
-                && (v != null ? Boolean.parseBoolean(v) : s.outChannels() <= L);
-        if (grouped) {
+        if (DirectNmWeightGrad.supports(s) && route(DW_DENSE_GROUPED_PROPERTY, s.outChannels() <= L)) {
             DirectNmWeightGrad.runDense(s, input, dOut, dw, threads());
         } else {
             DirectConv.backwardWeight(s, input, dOut, dw, threads());
@@ -487,11 +486,7 @@ public final class VectorGemm implements GemmKernels, PackedProducts, DirectConv
     @Override
     public boolean directBackwardWeight(Conv2dShape s, NmMatrix weight) {
         s.checkWeight(weight);
-        if (!DirectNmWeightGrad.supports(s)) {
-            return false;
-        }
-        String v = System.getProperty(DW_DIRECT_GROUPED_PROPERTY);
-        return v != null ? Boolean.parseBoolean(v) : s.outChannels() <= DW_DIRECT_GROUPED_MAX_ROWS;
+        return DirectNmWeightGrad.supports(s) && route(DW_DIRECT_GROUPED_PROPERTY, s.outChannels() <= DW_DIRECT_GROUPED_MAX_ROWS);
     }
 
     @Override
