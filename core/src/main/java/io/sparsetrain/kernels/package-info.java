@@ -197,7 +197,12 @@
  * </pre>
  * The 2:4 pattern's limit is 2x; the gather kernel spends one L1 load per FMA (plus per-entry index
  * and broadcast loads) where the dense kernel spends 1/8, so on a load-bound core it lands at
- * ~1.3-1.6x. 1:4 halves the entries again. Wide-column shapes gain most; 49 columns (7x7 maps at
+ * ~1.3-1.6x. Measured on one L1-resident block (BENCHMARKS.md, session 14): the gather loop runs at
+ * 1.47-1.50x a dense tile that is at 99% of the FMA peak, about 74% of the peak itself; with this
+ * machine's one 512-bit load per cycle its ceiling is about 1.6x. Two other designs did worse there:
+ * pairs of rows sharing the loads of positions both keep (1.32-1.40x: shorter loops, and a load
+ * feeding two FMAs is no longer an FMA memory operand), and rows in vector lanes with the
+ * activations permuted per lane (one permute per FMA: 0.92-1.06x of the same lane-wise dense kernel). 1:4 halves the entries again. Wide-column shapes gain most; 49 columns (7x7 maps at
  * batch 1) gain least because a 64-wide panel is 23% padding for both kernels and per-row overheads
  * weigh more. Run the JVM with {@code --add-modules=jdk.incubator.vector}; the first calls of a
  * shape run interpreted until C2 compiles the kernels (about 1-2 s).
