@@ -149,6 +149,34 @@ class Conv2dKernelsTest {
     }
 
     /**
+     * The N:M forward and input gradient on small maps with many images a padded row (up to 16, chosen by panel
+     * cost; the last group part empty) against the plain loops, on one and two threads.
+     */
+    @Test
+    void nmDirectConvWithManyImagesARowMatchesThePlainLoops() {
+        SplittableRandom rnd = new SplittableRandom(14);
+        KernelThreads oneThread = new KernelThreads(1);
+        Conv2dKernels one = new Conv2dKernels(KernelProvider.vector(oneThread), oneThread);
+        Conv2dKernels two = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
+        int[][] shapes = {{32, 7, 7, 20}, {24, 14, 14, 19}, {16, 5, 9, 33}, {8, 3, 3, 17}}; // channels, h, w, batch
+        for (int[] sh : shapes) {
+            Conv2dShape s = Conv2dShape.of(sh[3], sh[0], sh[1], sh[2], sh[0], 3, 1, 1);
+            float[] input = TestData.random(rnd, s.inputSize());
+            float[] dOut = TestData.random(rnd, s.outputSize());
+            NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, s.weightSize()),
+                    TestData.nmMask(rnd, s.outChannels(), s.k(), 2, 4, false), s.outChannels(), s.k(), 2, 4);
+            float[] y = directForward(s, input, nm.toDense());
+            float[] dx = directBackwardInput(s, dOut, nm.toDense());
+            for (Conv2dKernels c : new Conv2dKernels[] {one, two}) {
+                String name = s + (c == one ? " (1 thread)" : " (2 threads)");
+                GemmKernelsTest.assertClose(y, c.forward(s, input, nm), name + " 2:4 forward");
+                GemmKernelsTest.assertClose(dx, c.backwardInput(s, dOut, nm), name + " 2:4 backwardInput");
+            }
+        }
+        oneThread.close();
+    }
+
+    /**
      * The N:M weight gradient at the kept positions (the grouped kernels on stacked padded images for stride 1, the
      * im2col route otherwise) against the plain loops' dense gradient masked: random small shapes, both K orders,
      * every pattern width the kernels split (1:4, 2:4, 3:8, 4:8, 6:8), masks keeping fewer than N in some groups,

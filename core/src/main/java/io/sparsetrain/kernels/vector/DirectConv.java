@@ -85,6 +85,17 @@ final class DirectConv {
      * vectors per 16 multiply-adds and reads the unaligned layout. The aligned layout is taken when it adds at most
      * {@link #MAX_ALIGN_WASTE} columns and a group's copies fit {@link #CHUNK_FLOATS}.
      *
+     * <p>The group size. Of the image counts per row (up to L) whose aligned row adds at most
+     * {@link #MAX_ALIGN_WASTE}, the smallest decides whether the layout is aligned at all; larger ones are taken
+     * when they need less panel time per thread ({@link #panelCost}): the columns of a group are covered by
+     * panels of 8, 4, 2 and 1 vectors, and the narrow ones cost more per column. 32x14 maps, one image a row: 222
+     * columns, panels of 8, 4 and 2 vectors; four images a row: 894 columns, seven panels of 8. Measured in one JVM
+     * against the smallest group (ResNet shapes, batch 32): the 2:4 forward and input gradient 1.08-1.20x faster
+     * on one thread at 32x14, 64x7, 128x14, 128x7 and 256x7, 1.06-1.15x on two at 32x14 and 64x7, unchanged where
+     * the group stays. On two threads a larger group must keep each thread's copies within
+     * {@code LOCAL_FLOATS / threads}: at 64x7, ten images a row (648 KiB of copies) measured 0.96-0.99x where seven
+     * (432 KiB) gain.
+     *
      * <p>Two schedules. Image-parallel ({@code local}): each task pads one image group into its own workspace
      * and runs every panel of it, so the copies it reads were just written by the same core and sit in its L2,
      * and the tasks are coarse (a whole image). Otherwise the groups are padded {@code chunkGroups} at a time
@@ -107,30 +118,72 @@ final class DirectConv {
             int copies = 1;
             if (align) {
                 int l = VectorGemm.L;
+                double best = Double.MAX_VALUE;
+                boolean bestLocal = false;
                 for (int g = 1; g <= Math.min(l, f.batch()); g++) {
                     int w = (g * f.wp() + l - 1) / l * l;
-                    if (w <= MAX_ALIGN_WASTE * g * f.wp()) {
-                        // only if a group's copies fit the chunk budget: past it the reads come from L3
-                        // (64x56 maps: 3 images a row, 7.8 MB of copies) and measured no faster than unaligned
-                        if ((long) f.kw() * f.channels() * f.hp() * w <= CHUNK_FLOATS) {
-                            group = g;
-                            wrow = w;
-                            copies = f.kw();
-                        }
+                    if (w > MAX_ALIGN_WASTE * g * f.wp()) {
+                        continue;
+                    }
+                    long copyFloats = (long) f.kw() * f.channels() * f.hp() * w;
+                    boolean first = best == Double.MAX_VALUE;
+                    // only if a group's copies fit the chunk budget: past it the reads come from L3
+                    // (64x56 maps: 3 images a row, 7.8 MB of copies) and measured no faster than unaligned
+                    if (first && copyFloats > CHUNK_FLOATS) {
                         break;
+                    }
+                    if (!first && (copyFloats > CHUNK_FLOATS || threads > 1 && copyFloats > LOCAL_FLOATS / threads)) {
+                        continue; // wider groups only while each thread's copies stay small (measured, see of)
+                    }
+                    int groups = (f.batch() + g - 1) / g;
+                    boolean local = local(threads, groups, copyFloats);
+                    if (bestLocal && !local) {
+                        continue; // never give up the image-parallel schedule for fewer panels
+                    }
+                    int rounds = local ? (groups + threads - 1) / threads : groups;
+                    double cost = rounds * panelCost((f.outH() - 1) * w + (g - 1) * f.wp() + f.outW());
+                    if (cost < best || local && !bestLocal) {
+                        best = cost;
+                        bestLocal = local;
+                        group = g;
+                        wrow = w;
+                        copies = f.kw();
                     }
                 }
             }
             int plane = f.hp() * wrow;
             int groupFloats = f.channels() * plane;
             int groups = (f.batch() + group - 1) / group;
-            boolean local = threads > 0 && (threads == 1 || groups >= 2 * threads)
-                    && (long) copies * groupFloats <= LOCAL_FLOATS;
+            boolean local = local(threads, groups, (long) copies * groupFloats);
             int chunkGroups = local ? 1
                     : (int) Math.max(1, Math.min(groups, CHUNK_FLOATS / ((long) copies * groupFloats)));
             int copyStride = roundUp(chunkGroups * groupFloats + SLACK);
             int cols = (f.outH() - 1) * wrow + (group - 1) * f.wp() + f.outW();
             return new Geometry(f, group, wrow, plane, groupFloats, copies, chunkGroups, copyStride, cols, local);
+        }
+
+        /** Image-parallel: enough image groups to share among the threads, and a group's copies in L2. */
+        private static boolean local(int threads, int groups, long copyFloats) {
+            return threads > 0 && (threads == 1 || groups >= 2 * threads) && copyFloats <= LOCAL_FLOATS;
+        }
+
+        /**
+         * Relative time of the N:M panels over {@code cols} columns ({@link VectorGemm#nmPanels}): per vector of
+         * columns, measured per kernel width (JFR samples per vector at ResNet-20's 32x14 and 64x7 forwards): the
+         * narrow panels load the entry's weight and offset for fewer multiply-adds.
+         */
+        static double panelCost(int cols) {
+            int[] plan = VectorGemm.nmPanels(cols);
+            double cost = 0;
+            for (int p = 1; p < plan.length; p += 2) {
+                cost += plan[p] * switch (plan[p]) {
+                    case 8 -> 1.0;
+                    case 4 -> 1.25;
+                    case 2 -> 1.7;
+                    default -> 2.3;
+                };
+            }
+            return cost;
         }
 
         /** Offset of source channel c shifted down by {@code sy} rows and right by tap column {@code tx}. */

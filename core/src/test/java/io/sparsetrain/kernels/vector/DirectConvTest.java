@@ -34,4 +34,41 @@ class DirectConvTest {
         DirectConv.Geometry few = forward(3, 16, 28, 2);
         assertEquals(3, few.chunkGroups(), "the whole batch in one 2 MiB chunk");
     }
+
+    @Test
+    void moreImagesARowWhenTheyNeedFewerNarrowPanels() {
+        // 32x14: one image a row is 222 columns (panels of 8, 4 and 2 vectors), four are 894 (seven of 8)
+        DirectConv.Geometry g = forward(32, 32, 14, 1);
+        assertEquals(4, g.group(), g.toString());
+        assertEquals(64, g.wrow(), g.toString());
+        assertEquals(894, g.cols(), g.toString());
+        assertTrue(DirectConv.Geometry.panelCost(g.cols()) / g.group() < DirectConv.Geometry.panelCost(222), "cheaper per image");
+        assertTrue(g.local(), g.toString());
+        // 64x7 on one thread: sixteen images a row are 1006 columns, eight panels of 8 (five a row: 331, 8+8+4+1)
+        assertEquals(16, forward(32, 64, 7, 1).group());
+    }
+
+    @Test
+    void onTwoThreadsLargerGroupsKeepEachThreadsCopiesSmallAndTheImageParallelSchedule() {
+        DirectConv.Geometry g = forward(32, 64, 7, 2);
+        assertTrue(g.group() > 5, "more than the smallest aligned group: " + g);
+        assertTrue((long) g.copies() * g.groupFloats() <= DirectConv.LOCAL_FLOATS / 2, g.toString());
+        assertTrue(g.local(), g.toString());
+        // 8 images on 2 threads: a group of 4 would leave 2 groups, too few for the image-parallel schedule
+        DirectConv.Geometry few = forward(8, 32, 14, 2);
+        assertTrue(few.local(), few.toString());
+        assertEquals(2, few.group(), few.toString());
+    }
+
+    @Test
+    void theSmallestAlignedGroupDecidesWhetherToAlign() {
+        // 64x56: the first aligned row (3 images, 176 floats) makes 2 MiB of copies, past CHUNK_FLOATS: unaligned,
+        // though no larger group would fit either
+        DirectConv.Geometry g = forward(32, 64, 56, 1);
+        assertEquals(1, g.copies(), g.toString());
+        assertEquals(1, g.group(), g.toString());
+        assertEquals(58, g.wrow(), g.toString());
+        // batch 1: one image a row whatever the cost
+        assertEquals(1, forward(1, 32, 14, 1).group());
+    }
 }
