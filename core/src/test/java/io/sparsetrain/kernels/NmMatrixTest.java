@@ -54,34 +54,61 @@ class NmMatrixTest {
         assertEquals(updated, NmMatrix.fromDense(w2, effectiveMask, rows, k, n, m));
     }
 
-    @Test
-    void gatherSlotsInvertsScatterSlots() {
-        int rows = 5;
-        int k = 27; // K not a multiple of M: a padded last group
-        SplittableRandom rnd = new SplittableRandom(8);
-        float[] mask = TestData.nmMask(rnd, rows, k, 2, 4, false);
-        mask[3] = 0f; // a group keeping fewer than N
-        mask[2] = 0f;
-        mask[1] = 0f;
-        mask[0] = 0f;
-        NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, rows * k), mask, rows, k, 2, 4);
+    /**
+     * gatherSlots and scatterSlots (per-group decoding, a fast path for N = 2) against the per-slot accessors
+     * {@link NmMatrix#index} and {@link NmMatrix#keptCount}: groups keeping fewer than N (one of them a single
+     * position), an empty group, a padded last group.
+     */
+    @ParameterizedTest(name = "{0}:{1}")
+    @CsvSource({"2, 4", "2, 8", "1, 4", "3, 8", "4, 8", "3, 5", "1, 2"})
+    void gatherSlotsInvertsScatterSlots(int n, int m) {
+        int rows = 7;
+        int k = 5 * m + m / 2 + 1; // K not a multiple of M: a padded last group
+        SplittableRandom rnd = new SplittableRandom(8L * n + m);
+        float[] mask = TestData.nmMask(rnd, rows, k, n, m, true);
+        java.util.Arrays.fill(mask, 0, m, 0f); // an empty group
+        for (int j = 0; j < n; j++) { // a full group next to it
+            mask[m + j] = 1f;
+        }
+        java.util.Arrays.fill(mask, m + n, 2 * m, 0f);
+        java.util.Arrays.fill(mask, 2 * m, 3 * m, 0f); // a group keeping one
+        mask[2 * m + 1] = 1f;
+        NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, rows * k), mask, rows, k, n, m);
         float[] slots = TestData.random(rnd, nm.slots());
         float[] dense = new float[rows * k];
+        java.util.Arrays.fill(dense, Float.NaN); // overwritten everywhere
         nm.scatterSlots(slots, dense);
-        float[] back = new float[nm.slots()];
-        java.util.Arrays.fill(back, Float.NaN);
-        nm.gatherSlots(dense, back);
-        float[] again = new float[rows * k];
-        nm.scatterSlots(back, again);
-        assertArrayEquals(dense, again);
+        int fewer = 0;
         for (int r = 0; r < rows; r++) {
             for (int g = 0; g < nm.groups(); g++) {
-                for (int j = 0; j < 2; j++) {
-                    int slot = (r * nm.groups() + g) * 2 + j;
-                    assertEquals(j < nm.keptCount(r, g) ? slots[slot] : 0f, back[slot], "row " + r + " group " + g + " slot " + j);
+                int kept = nm.keptCount(r, g);
+                fewer += kept < n ? 1 : 0;
+                for (int c = g * m; c < Math.min(k, g * m + m); c++) {
+                    float expected = 0f;
+                    for (int j = 0; j < kept; j++) {
+                        if (g * m + nm.index(r, g, j) == c) {
+                            expected = slots[(r * nm.groups() + g) * n + j];
+                        }
+                    }
+                    assertEquals(expected, dense[r * k + c], "scatter: row " + r + " column " + c);
                 }
             }
         }
+        assertTrue(n == 1 || fewer > 1, "the mask has groups keeping fewer than N"); // 1:M: an empty group reads as index 0
+        float[] back = new float[nm.slots()];
+        java.util.Arrays.fill(back, Float.NaN);
+        nm.gatherSlots(dense, back);
+        for (int r = 0; r < rows; r++) {
+            for (int g = 0; g < nm.groups(); g++) {
+                for (int j = 0; j < n; j++) {
+                    int slot = (r * nm.groups() + g) * n + j;
+                    assertEquals(j < nm.keptCount(r, g) ? slots[slot] : 0f, back[slot], "gather: row " + r + " group " + g + " slot " + j);
+                }
+            }
+        }
+        float[] again = new float[rows * k];
+        nm.scatterSlots(back, again);
+        assertArrayEquals(dense, again);
     }
 
     @Test
