@@ -133,7 +133,7 @@ final class DirectConv {
                         break;
                     }
                     if (!first && (copyFloats > CHUNK_FLOATS || threads > 1 && copyFloats > LOCAL_FLOATS / threads)) {
-                        continue; // wider groups only while each thread's copies stay small (measured, see of)
+                        continue; // larger groups only while each thread's copies stay small (measured: "The group size" above)
                     }
                     int groups = (f.batch() + g - 1) / g;
                     boolean local = local(threads, groups, copyFloats);
