@@ -215,65 +215,53 @@ public final class NmMatrix {
             throw new IllegalArgumentException("dense has " + dense.length + " entries, expected rows*K=" + (rows * k));
         }
         Arrays.fill(dense, 0f);
-        int n = format.n();
-        int m = format.m();
-        if (n == 2) { // as in gatherSlots
-            int bits = format.indexBits();
-            int fieldMask = (1 << bits) - 1;
-            int slot = 0;
-            for (int r = 0; r < rows; r++) {
-                for (int g = 0, base = r * k; g < groups; g++, slot += 2, base += m) {
-                    int f = (int) getBits(meta, (long) slot * bits, 2 * bits);
-                    int i0 = f & fieldMask;
-                    int i1 = f >>> bits;
-                    if (i1 >= i0) {
-                        dense[base + i0] = slotValues[slot];
-                        if (i1 > i0) {
-                            dense[base + i1] = slotValues[slot + 1];
-                        }
-                    }
-                }
-            }
-            return;
-        }
-        int[] idx = new int[n];
-        int slot = 0;
-        for (int r = 0; r < rows; r++) {
-            for (int g = 0, base = r * k; g < groups; g++, slot += n, base += m) {
-                int c = decodeGroup(slot, idx);
-                for (int j = 0; j < c; j++) {
-                    dense[base + idx[j]] = slotValues[slot + j];
+        int perRow = groups * format.n();
+        int[] pos = new int[perRow];
+        for (int r = 0, s0 = 0; r < rows; r++, s0 += perRow) {
+            slotPositions(r, pos);
+            for (int j = 0; j < perRow; j++) {
+                if (pos[j] >= 0) {
+                    dense[pos[j]] = slotValues[s0 + j];
                 }
             }
         }
     }
 
     /**
-     * The in-group indices of the group whose first slot is {@code slot0} into {@code idx} (length N), from one read
-     * of its N index fields, and its real slot count as {@link #keptCount} defines it (index {@code j} is real while
-     * the indices ascend; a descending first pair is an empty group). Per-slot {@link #index} calls and
-     * {@link #keptCount}, which re-reads every field, made {@link #gatherSlots} and {@link #scatterSlots} ~9 ns a slot
-     * (10.7 ms for a 512 x 4608 weight).
+     * The positions in dense [rows, K] of row {@code r}'s slots into {@code pos} (length groups * N, laid out like the
+     * row's slots), -1 for a spare slot. Each group's N index fields are read at once; slot j is real while the
+     * indices ascend, as {@link #keptCount} defines it (a descending first pair is an empty group; 1:M slots are
+     * always real). Per-slot {@link #index} calls and {@link #keptCount}, which re-reads every field, made
+     * {@link #gatherSlots} and {@link #scatterSlots} ~9 ns a slot (10.7 ms for a 512 x 4608 weight).
      */
-    private int decodeGroup(int slot0, int[] idx) {
+    private void slotPositions(int r, int[] pos) {
         int n = format.n();
+        int m = format.m();
         int bits = format.indexBits();
         int fieldMask = (1 << bits) - 1;
-        long fields = getBits(meta, (long) slot0 * bits, n * bits); // n * bits <= 8 * 3: one or two words
-        for (int j = 0; j < n; j++) {
-            idx[j] = (int) (fields >>> (j * bits)) & fieldMask;
+        long bitPos = (long) r * groups * n * bits;
+        if (n == 2) { // 2:4 and 2:8: the general loop below measured about 1.5x slower for 2:4
+            for (int g = 0, base = r * k, p = 0; g < groups; g++, base += m, p += 2, bitPos += 2 * bits) {
+                int f = (int) getBits(meta, bitPos, 2 * bits);
+                int i0 = f & fieldMask;
+                int i1 = f >>> bits;
+                pos[p] = i1 >= i0 ? base + i0 : -1;
+                pos[p + 1] = i1 > i0 ? base + i1 : -1;
+            }
+            return;
         }
-        if (n == 1) {
-            return 1;
+        for (int g = 0, base = r * k, p = 0; g < groups; g++, base += m, p += n, bitPos += (long) n * bits) {
+            long fields = getBits(meta, bitPos, n * bits); // n * bits <= 8 * 3: one or two words
+            int prev = (int) fields & fieldMask;
+            boolean real = n == 1 || ((int) (fields >>> bits) & fieldMask) >= prev;
+            pos[p] = real ? base + prev : -1;
+            for (int j = 1; j < n; j++) {
+                int idx = (int) (fields >>> (j * bits)) & fieldMask;
+                real = real && idx > prev;
+                pos[p + j] = real ? base + idx : -1;
+                prev = idx;
+            }
         }
-        if (idx[1] < idx[0]) {
-            return 0;
-        }
-        int c = 1;
-        while (c < n && idx[c] > idx[c - 1]) {
-            c++;
-        }
-        return c;
     }
 
     /**
@@ -287,31 +275,12 @@ public final class NmMatrix {
         if (dense.length < rows * k) {
             throw new IllegalArgumentException("dense has " + dense.length + " entries, expected rows*K=" + (rows * k));
         }
-        int n = format.n();
-        int m = format.m();
-        if (n == 2) { // 2:4 and 2:8 without the index array: a group is one 2 * bits field
-            int bits = format.indexBits();
-            int fieldMask = (1 << bits) - 1;
-            int slot = 0;
-            for (int r = 0; r < rows; r++) {
-                for (int g = 0, base = r * k; g < groups; g++, slot += 2, base += m) {
-                    int f = (int) getBits(meta, (long) slot * bits, 2 * bits);
-                    int i0 = f & fieldMask;
-                    int i1 = f >>> bits;
-                    slotValues[slot] = i1 < i0 ? 0f : dense[base + i0];
-                    slotValues[slot + 1] = i1 > i0 ? dense[base + i1] : 0f;
-                }
-            }
-            return;
-        }
-        int[] idx = new int[n];
-        int slot = 0;
-        for (int r = 0; r < rows; r++) {
-            for (int g = 0, base = r * k; g < groups; g++, slot += n, base += m) {
-                int c = decodeGroup(slot, idx);
-                for (int j = 0; j < n; j++) {
-                    slotValues[slot + j] = j < c ? dense[base + idx[j]] : 0f;
-                }
+        int perRow = groups * format.n();
+        int[] pos = new int[perRow];
+        for (int r = 0, s0 = 0; r < rows; r++, s0 += perRow) {
+            slotPositions(r, pos);
+            for (int j = 0; j < perRow; j++) {
+                slotValues[s0 + j] = pos[j] >= 0 ? dense[pos[j]] : 0f;
             }
         }
     }

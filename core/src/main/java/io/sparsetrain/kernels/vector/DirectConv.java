@@ -141,7 +141,7 @@ final class DirectConv {
                         continue; // never give up the image-parallel schedule for fewer panels
                     }
                     int rounds = local ? (groups + threads - 1) / threads : groups;
-                    double cost = rounds * panelCost((f.outH() - 1) * w + (g - 1) * f.wp() + f.outW());
+                    double cost = rounds * panelCost(cols(f, g, w));
                     if (cost < best || local && !bestLocal) {
                         best = cost;
                         bestLocal = local;
@@ -158,8 +158,13 @@ final class DirectConv {
             int chunkGroups = local ? 1
                     : (int) Math.max(1, Math.min(groups, CHUNK_FLOATS / ((long) copies * groupFloats)));
             int copyStride = roundUp(chunkGroups * groupFloats + SLACK);
-            int cols = (f.outH() - 1) * wrow + (group - 1) * f.wp() + f.outW();
+            int cols = cols(f, group, wrow);
             return new Geometry(f, group, wrow, plane, groupFloats, copies, chunkGroups, copyStride, cols, local);
+        }
+
+        /** Columns of a padded row of {@code group} images {@code wrow} floats wide, up to the last output position. */
+        private static int cols(Frame f, int group, int wrow) {
+            return (f.outH() - 1) * wrow + (group - 1) * f.wp() + f.outW();
         }
 
         /** Image-parallel: enough image groups to share among the threads, and a group's copies in L2. */
