@@ -225,16 +225,16 @@ public final class Conv2dKernels {
 
     /**
      * System property: a forward whose multiply-adds (2 x stored weights x columns) are fewer runs on the calling
-     * thread alone. Default 5,000,000: ConvBenchmark at batch 1 (3x3 convs of 3.6 MFLOP dense, 1.8 MFLOP at 2:4)
-     * measured the 2:4 forwards 3-40% faster on one thread than on two (handing tasks to the pool and waiting
-     * costs tens of microseconds; each forward is two parallel loops), the dense ones between 21% faster and
-     * 13% slower in isolation, and 2 threads twice as fast at 231 MFLOP; in a whole ResNet-20 pass at batch 1
-     * (InferencePlan, LayersBenchmark) the dense 3.6 MFLOP convolutions on the calling thread made the pass 1.7x
-     * faster (360 vs 207 images/s; BENCHMARKS.md, session 10), so they run inline too.
+     * thread alone. Default 1,000,000. Session 8 set 5,000,000 when handing tasks to the pool cost tens of
+     * microseconds (a parked worker wakes 50-90 us late on this VM): ConvBenchmark at batch 1 then measured the 2:4
+     * forwards (1.8 MFLOP) 3-40% faster on one thread than on two. Since the workers spin between jobs
+     * ({@link KernelThreads#SPIN_PROPERTY}) two threads win at batch 1 too (16x28 to 64x7: dense 0.035-0.040 ms vs
+     * 0.060-0.062 on one thread, 2:4 0.036-0.041 vs 0.042-0.069, medians), and ResNet-20 inference plans at batch 1
+     * ran 1.35-1.60x (dense) and 1.15-1.17x (2:4) faster at 1,000,000 than at 5,000,000 (BENCHMARKS.md, session 15).
      */
     public static final String MIN_PARALLEL_FLOPS_PROPERTY = "sparsetrain.kernels.minParallelFlops";
 
-    static final long DEFAULT_MIN_PARALLEL_FLOPS = 5_000_000L;
+    static final long DEFAULT_MIN_PARALLEL_FLOPS = 1_000_000L;
 
     private static <T> T onThreadsFor(long flops, Supplier<T> body) {
         return flops < Long.getLong(MIN_PARALLEL_FLOPS_PROPERTY, DEFAULT_MIN_PARALLEL_FLOPS) ? KernelThreads.inline(body) : body.get();

@@ -1,19 +1,24 @@
 package io.sparsetrain.kernels;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 
 /**
  * The fixed thread pool the kernels split their work over. The calling thread takes part, so a
  * pool of T threads holds T - 1 daemon workers. Tasks are handed out dynamically (an atomic
- * counter), so uneven tasks balance. A kernel called from inside a pool task runs inline.
+ * counter), so uneven tasks balance. A kernel called from inside a pool task runs inline, and so
+ * does one called while another thread's {@link #parallelFor} holds the pool (its cores are busy).
+ *
+ * <p>Between jobs a worker waits for the next one by spinning for {@link #spinNanos()} (yielding the
+ * core to other runnable threads after the first few microseconds), then parks. A parked worker
+ * takes about 50-90 microseconds to wake up on this machine's virtual CPUs (measured:
+ * BENCHMARKS.md, session 15), a tenth of a ResNet-20 convolution's time on two threads;
+ * back-to-back kernels find a spinning worker awake. The caller waits for the workers' last tasks
+ * the same way. {@value #SPIN_PROPERTY} = 0 parks at once.
  *
  * <p>The shared pool has {@link #DEFAULT_THREADS} threads unless the system property
  * {@value #THREADS_PROPERTY} says otherwise, and can be replaced with {@link #setShared(int)}.
@@ -22,30 +27,49 @@ public final class KernelThreads implements AutoCloseable {
 
     /** System property: number of kernel threads (>= 1). */
     public static final String THREADS_PROPERTY = "sparsetrain.kernel.threads";
+    /** System property: microseconds an idle worker (or a caller waiting for the workers) spins before parking. */
+    public static final String SPIN_PROPERTY = "sparsetrain.kernel.spinMicros";
     /** All cores. */
     public static final int DEFAULT_THREADS = Runtime.getRuntime().availableProcessors();
+    /** Default spin before parking: 1 ms. */
+    public static final long DEFAULT_SPIN_MICROS = 1000;
+    /** Pure spinning (no yield) for this long at the start of a wait. */
+    private static final long BUSY_NANOS = 20_000;
 
     private static final ThreadLocal<Boolean> IN_POOL = ThreadLocal.withInitial(() -> Boolean.FALSE);
     private static volatile KernelThreads shared;
 
     private final int threads;
-    private final ExecutorService pool;
+    private final long spinNanos;
+    private final Worker[] workers;
+    /** Held by the caller whose job the workers are running. */
+    private final ReentrantLock dispatch = new ReentrantLock();
+    /** The job the workers are to run next (or are running); each job is a new object. */
+    private final AtomicReference<Job> current = new AtomicReference<>();
+    private volatile boolean closed;
 
-    /** A pool of {@code threads} threads (the caller plus threads - 1 workers). */
+    /** A pool of {@code threads} threads (the caller plus threads - 1 workers), spinning as the system property says. */
     public KernelThreads(int threads) {
+        this(threads, spinMicrosFromProperty());
+    }
+
+    /** A pool of {@code threads} threads whose idle workers spin for {@code spinMicros} before parking. */
+    public KernelThreads(int threads, long spinMicros) {
         if (threads < 1) {
             throw new IllegalArgumentException("kernel threads must be >= 1, got threads=" + threads);
         }
+        if (spinMicros < 0) {
+            throw new IllegalArgumentException("kernel spin must be >= 0 microseconds, got spinMicros=" + spinMicros);
+        }
         this.threads = threads;
-        AtomicInteger id = new AtomicInteger();
-        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
-            Thread t = new Thread(() -> {
-                IN_POOL.set(Boolean.TRUE);
-                r.run();
-            }, "sparsetrain-kernel-" + id.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.spinNanos = spinMicros * 1000;
+        this.workers = new Worker[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker(i);
+        }
+        for (Worker w : workers) {
+            w.thread.start();
+        }
     }
 
     /** The shared pool (created on first use from {@value #THREADS_PROPERTY} or all cores). */
@@ -76,23 +100,38 @@ public final class KernelThreads implements AutoCloseable {
     }
 
     static int threadsFromProperty() {
-        String v = System.getProperty(THREADS_PROPERTY);
+        return (int) Math.min(Integer.MAX_VALUE, longProperty(THREADS_PROPERTY, DEFAULT_THREADS, 1));
+    }
+
+    static long spinMicrosFromProperty() {
+        return longProperty(SPIN_PROPERTY, DEFAULT_SPIN_MICROS, 0);
+    }
+
+    /** System property {@code name} as a whole number >= {@code min}, or {@code dflt} when unset. */
+    private static long longProperty(String name, long dflt, long min) {
+        String v = System.getProperty(name);
         if (v == null || v.isBlank()) {
-            return DEFAULT_THREADS;
+            return dflt;
         }
+        long t;
         try {
-            int t = Integer.parseInt(v.trim());
-            if (t < 1) {
-                throw new IllegalArgumentException(THREADS_PROPERTY + " must be >= 1, got " + v);
-            }
-            return t;
+            t = Long.parseLong(v.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(THREADS_PROPERTY + " must be an integer >= 1, got '" + v + "'", e);
+            throw new IllegalArgumentException(name + " must be an integer >= " + min + ", got '" + v + "'", e);
         }
+        if (t < min) {
+            throw new IllegalArgumentException(name + " must be >= " + min + ", got " + v);
+        }
+        return t;
     }
 
     public int threads() {
         return threads;
+    }
+
+    /** Nanoseconds an idle worker spins before parking. */
+    public long spinNanos() {
+        return spinNanos;
     }
 
     /**
@@ -117,47 +156,33 @@ public final class KernelThreads implements AutoCloseable {
         if (tasks <= 0) {
             return;
         }
-        int workers = Math.min(threads, tasks) - 1;
-        if (workers <= 0 || pool == null || IN_POOL.get()) {
-            for (int i = 0; i < tasks; i++) {
-                body.accept(i);
-            }
+        int helpers = Math.min(threads, tasks) - 1;
+        if (helpers <= 0 || IN_POOL.get() || !dispatch.tryLock()) {
+            runInline(tasks, body);
             return;
         }
-        AtomicInteger next = new AtomicInteger();
-        Runnable runner = () -> {
-            for (int i = next.getAndIncrement(); i < tasks; i = next.getAndIncrement()) {
-                body.accept(i);
-            }
-        };
-        List<Future<?>> futures = new ArrayList<>(workers);
-        for (int w = 0; w < workers; w++) {
-            futures.add(pool.submit(runner));
-        }
-        Throwable failure = null;
-        IN_POOL.set(Boolean.TRUE);
+        Job job = new Job(tasks, body, helpers, Thread.currentThread());
         try {
-            runner.run();
-        } catch (RuntimeException | Error e) {
-            failure = e;
-            next.set(tasks); // stop handing out tasks
-        } finally {
-            IN_POOL.set(Boolean.FALSE);
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) {
-                    failure = e;
-                }
+            if (closed) {
+                runInline(tasks, body);
+                return;
             }
+            current.set(job);
+            for (int w = 0; w < helpers; w++) {
+                workers[w].wake();
+            }
+            IN_POOL.set(Boolean.TRUE);
+            try {
+                job.run();
+            } finally {
+                IN_POOL.set(Boolean.FALSE);
+            }
+            job.awaitHelpers(spinNanos);
+        } finally {
+            current.set(null);
+            dispatch.unlock();
         }
+        Throwable failure = job.failure.get();
         if (failure instanceof RuntimeException re) {
             throw re;
         }
@@ -169,15 +194,131 @@ public final class KernelThreads implements AutoCloseable {
         }
     }
 
+    private static void runInline(int tasks, IntConsumer body) {
+        for (int i = 0; i < tasks; i++) {
+            body.accept(i);
+        }
+    }
+
+    /** Stops the workers (after the job in progress, if any); later jobs run on their callers. */
     @Override
     public void close() {
-        if (pool != null) {
-            pool.shutdown();
+        dispatch.lock();
+        try {
+            closed = true;
+        } finally {
+            dispatch.unlock();
+        }
+        for (Worker w : workers) {
+            LockSupport.unpark(w.thread);
         }
     }
 
     @Override
     public String toString() {
-        return "KernelThreads{threads=" + threads + "}";
+        return "KernelThreads{threads=" + threads + ", spinMicros=" + spinNanos / 1000 + "}";
+    }
+
+    /** Waits while {@code idle} holds: spins, then spins yielding, then (after {@code spinNanos}) parks. */
+    private static void await(java.util.function.BooleanSupplier idle, long spinNanos, Runnable beforePark,
+                              Runnable afterPark, java.util.function.BooleanSupplier stop) {
+        long start = System.nanoTime();
+        while (idle.getAsBoolean() && !stop.getAsBoolean()) {
+            long spent = System.nanoTime() - start;
+            if (spent < BUSY_NANOS && spent < spinNanos) {
+                Thread.onSpinWait();
+            } else if (spent < spinNanos) {
+                Thread.yield();
+            } else {
+                beforePark.run();
+                try {
+                    if (idle.getAsBoolean() && !stop.getAsBoolean()) {
+                        LockSupport.park();
+                    }
+                } finally {
+                    afterPark.run();
+                }
+            }
+        }
+    }
+
+    /** One parallelFor: its tasks, the workers still to finish, the first failure. */
+    private static final class Job {
+        final int tasks;
+        final IntConsumer body;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger helpersLeft;
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final Thread caller;
+        volatile boolean callerParked;
+
+        Job(int tasks, IntConsumer body, int helpers, Thread caller) {
+            this.tasks = tasks;
+            this.body = body;
+            this.helpersLeft = new AtomicInteger(helpers);
+            this.caller = caller;
+        }
+
+        /** Takes tasks until none are left; a failure stops the handing out. */
+        void run() {
+            try {
+                for (int i = next.getAndIncrement(); i < tasks; i = next.getAndIncrement()) {
+                    body.accept(i);
+                }
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+                next.set(tasks);
+            }
+        }
+
+        void helperDone() {
+            if (helpersLeft.decrementAndGet() == 0 && callerParked) {
+                LockSupport.unpark(caller);
+            }
+        }
+
+        void awaitHelpers(long spinNanos) {
+            KernelThreads.await(() -> helpersLeft.get() > 0, spinNanos, () -> callerParked = true,
+                    () -> callerParked = false, () -> false);
+        }
+    }
+
+    /** A worker: runs each new job once (worker i joins only the jobs that ask for more than i helpers). */
+    private final class Worker {
+        final Thread thread;
+        final int index;
+        volatile boolean parked;
+        private Job last;
+
+        Worker(int index) {
+            this.index = index;
+            this.thread = new Thread(this::loop, "sparsetrain-kernel-" + (index + 1));
+            thread.setDaemon(true);
+        }
+
+        void wake() {
+            if (parked) {
+                LockSupport.unpark(thread);
+            }
+        }
+
+        /** The current job if this worker is one of its helpers and has not run it yet, else null. */
+        private Job mine() {
+            Job j = current.get();
+            return j == null || j == last || index >= Math.min(threads, j.tasks) - 1 ? null : j;
+        }
+
+        private void loop() {
+            IN_POOL.set(Boolean.TRUE);
+            while (!closed) {
+                await(() -> mine() == null, spinNanos, () -> parked = true, () -> parked = false, () -> closed);
+                Job j = mine(); // close() waits for a job in progress, so a job posted before it is still run
+                if (j != null) {
+                    last = j;
+                    j.run();
+                    j.helperDone();
+                }
+            }
+        }
     }
 }

@@ -156,7 +156,11 @@
  *       Strided convolutions keep im2col.</li>
  *   <li><b>Threads</b>: {@link io.sparsetrain.kernels.KernelThreads}, a fixed pool; work is split
  *       into column panels x row chunks (rows split only when there are fewer than 2 panels per
- *       thread), handed out dynamically; each task packs its own slabs into its thread's workspace.</li>
+ *       thread), handed out dynamically; each task packs its own slabs into its thread's workspace.
+ *       Idle workers spin for a millisecond before parking ({@code -Dsparsetrain.kernel.spinMicros}): on this
+ *       VM a parked worker takes 50-90 microseconds to wake, which cost the two-thread convolutions about
+ *       half that per call (the caller works alone meanwhile) and ResNet-20 inference through the layers
+ *       up to 1.7x at batch 1.</li>
  * </ol>
  *
  * <h2>Measured (JMH, benchmarks/run-kernels.sh; AMD EPYC Zen 5 VM, 2 cores)</h2>

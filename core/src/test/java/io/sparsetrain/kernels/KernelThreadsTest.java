@@ -4,13 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
+@Timeout(120) // a lost wake-up would hang the pool: fail instead
 class KernelThreadsTest {
 
     @Test
@@ -56,6 +64,97 @@ class KernelThreadsTest {
         }
     }
 
+    /** Both ways of waiting: parking at once, and spinning (jobs back to back find the worker awake). */
+    @ParameterizedTest
+    @ValueSource(longs = {0, 1000})
+    void runsManyJobsBackToBackOnBothThreads(long spinMicros) {
+        try (KernelThreads pool = new KernelThreads(2, spinMicros)) {
+            Set<Thread> seen = ConcurrentHashMap.newKeySet();
+            for (int job = 0; job < 2000; job++) {
+                AtomicIntegerArray hits = new AtomicIntegerArray(3);
+                CountDownLatch both = new CountDownLatch(2);
+                pool.parallelFor(3, i -> {
+                    hits.incrementAndGet(i);
+                    seen.add(Thread.currentThread());
+                    if (i < 2) {
+                        both.countDown(); // the first two tasks meet: two threads take part
+                        try {
+                            both.await(10, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                });
+                for (int i = 0; i < 3; i++) {
+                    assertEquals(1, hits.get(i), "job " + job + " task " + i);
+                }
+                assertEquals(0, both.getCount(), "job " + job + ": its first two tasks ran at the same time");
+            }
+            assertEquals(2, seen.size(), "the caller and the worker");
+        }
+    }
+
+    @Test
+    void concurrentCallersEachRunAllTheirTasks() throws Exception {
+        try (KernelThreads pool = new KernelThreads(2)) {
+            int callers = 4;
+            CyclicBarrier start = new CyclicBarrier(callers);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> threads = new ArrayList<>();
+            AtomicIntegerArray hits = new AtomicIntegerArray(callers * 500 * 8);
+            for (int c = 0; c < callers; c++) {
+                int caller = c;
+                Thread t = new Thread(() -> {
+                    try {
+                        start.await();
+                        for (int job = 0; job < 500; job++) {
+                            int base = (caller * 500 + job) * 8;
+                            pool.parallelFor(8, i -> hits.incrementAndGet(base + i));
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                threads.add(t);
+                t.start();
+            }
+            for (Thread t : threads) {
+                t.join(60_000);
+                assertTrue(!t.isAlive(), "caller finished");
+            }
+            assertEquals(null, failure.get());
+            for (int i = 0; i < hits.length(); i++) {
+                assertEquals(1, hits.get(i), "task " + i);
+            }
+        }
+    }
+
+    @Test
+    void closeStopsTheWorkersAndLaterJobsRunOnTheCaller() throws InterruptedException {
+        KernelThreads pool = new KernelThreads(3, 1000);
+        Set<Thread> ran = ConcurrentHashMap.newKeySet();
+        CountDownLatch all = new CountDownLatch(3);
+        pool.parallelFor(3, i -> {
+            ran.add(Thread.currentThread());
+            all.countDown(); // each task waits for the other two: three threads
+            try {
+                all.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        ran.remove(Thread.currentThread());
+        assertEquals(2, ran.size(), "two workers besides the caller");
+        pool.close();
+        Set<Thread> seen = ConcurrentHashMap.newKeySet();
+        pool.parallelFor(6, i -> seen.add(Thread.currentThread()));
+        assertEquals(Set.of(Thread.currentThread()), seen, "after close every task on the caller");
+        for (Thread t : ran) {
+            t.join(10_000);
+            assertTrue(!t.isAlive(), t.getName() + " ended after close");
+        }
+    }
+
     @Test
     void rethrowsTaskFailures() {
         try (KernelThreads pool = new KernelThreads(2)) {
@@ -78,7 +177,19 @@ class KernelThreadsTest {
             assertEquals(3, KernelThreads.threadsFromProperty());
             System.setProperty(KernelThreads.THREADS_PROPERTY, "many");
             assertThrows(IllegalArgumentException.class, KernelThreads::threadsFromProperty);
+            System.setProperty(KernelThreads.SPIN_PROPERTY, "250");
+            assertEquals(250, KernelThreads.spinMicrosFromProperty());
+            assertEquals(250_000, new KernelThreads(1).spinNanos());
+            System.setProperty(KernelThreads.SPIN_PROPERTY, "-1");
+            IllegalArgumentException spin = assertThrows(IllegalArgumentException.class, KernelThreads::spinMicrosFromProperty);
+            assertEquals(KernelThreads.SPIN_PROPERTY + " must be >= 0, got -1", spin.getMessage());
+            System.setProperty(KernelThreads.SPIN_PROPERTY, "soon");
+            assertThrows(IllegalArgumentException.class, KernelThreads::spinMicrosFromProperty);
+            System.clearProperty(KernelThreads.SPIN_PROPERTY);
+            assertEquals(KernelThreads.DEFAULT_SPIN_MICROS, KernelThreads.spinMicrosFromProperty());
+            assertThrows(IllegalArgumentException.class, () -> new KernelThreads(2, -5));
         } finally {
+            System.clearProperty(KernelThreads.SPIN_PROPERTY);
             if (old == null) {
                 System.clearProperty(KernelThreads.THREADS_PROPERTY);
             } else {
