@@ -230,7 +230,8 @@ public final class Conv2dKernels {
      * forwards (1.8 MFLOP) 3-40% faster on one thread than on two. Since the workers spin between jobs
      * ({@link KernelThreads#SPIN_PROPERTY}) two threads win at batch 1 too (16x28 to 64x7: dense 0.035-0.040 ms vs
      * 0.060-0.062 on one thread, 2:4 0.036-0.041 vs 0.042-0.069, medians), and ResNet-20 inference plans at batch 1
-     * ran 1.35-1.60x (dense) and 1.15-1.17x (2:4) faster at 1,000,000 than at 5,000,000 (BENCHMARKS.md, session 15).
+     * ran 1.35-1.60x (dense) and 1.15-1.17x (2:4) faster at 1,000,000 than at 5,000,000 (alternated runs in separate
+     * JVMs; BENCHMARKS.md, session 15).
      */
     public static final String MIN_PARALLEL_FLOPS_PROPERTY = "sparsetrain.kernels.minParallelFlops";
 

@@ -1,9 +1,11 @@
 package io.sparsetrain.kernels;
 
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 
@@ -62,7 +64,7 @@ public final class KernelThreads implements AutoCloseable {
             throw new IllegalArgumentException("kernel spin must be >= 0 microseconds, got spinMicros=" + spinMicros);
         }
         this.threads = threads;
-        this.spinNanos = spinMicros * 1000;
+        this.spinNanos = TimeUnit.MICROSECONDS.toNanos(spinMicros); // saturates
         this.workers = new Worker[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             workers[i] = new Worker(i);
@@ -100,15 +102,15 @@ public final class KernelThreads implements AutoCloseable {
     }
 
     static int threadsFromProperty() {
-        return (int) Math.min(Integer.MAX_VALUE, longProperty(THREADS_PROPERTY, DEFAULT_THREADS, 1));
+        return (int) longProperty(THREADS_PROPERTY, DEFAULT_THREADS, 1, Integer.MAX_VALUE);
     }
 
     static long spinMicrosFromProperty() {
-        return longProperty(SPIN_PROPERTY, DEFAULT_SPIN_MICROS, 0);
+        return longProperty(SPIN_PROPERTY, DEFAULT_SPIN_MICROS, 0, Long.MAX_VALUE);
     }
 
-    /** System property {@code name} as a whole number >= {@code min}, or {@code dflt} when unset. */
-    private static long longProperty(String name, long dflt, long min) {
+    /** System property {@code name} as a whole number in [min, max], or {@code dflt} when unset. */
+    private static long longProperty(String name, long dflt, long min, long max) {
         String v = System.getProperty(name);
         if (v == null || v.isBlank()) {
             return dflt;
@@ -116,6 +118,9 @@ public final class KernelThreads implements AutoCloseable {
         long t;
         try {
             t = Long.parseLong(v.trim());
+            if (t > max) {
+                throw new NumberFormatException("past " + max);
+            }
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(name + " must be an integer >= " + min + ", got '" + v + "'", e);
         }
@@ -220,8 +225,8 @@ public final class KernelThreads implements AutoCloseable {
     }
 
     /** Waits while {@code idle} holds: spins, then spins yielding, then (after {@code spinNanos}) parks. */
-    private static void await(java.util.function.BooleanSupplier idle, long spinNanos, Runnable beforePark,
-                              Runnable afterPark, java.util.function.BooleanSupplier stop) {
+    private static void await(BooleanSupplier idle, long spinNanos, Runnable beforePark, Runnable afterPark,
+                              BooleanSupplier stop) {
         long start = System.nanoTime();
         while (idle.getAsBoolean() && !stop.getAsBoolean()) {
             long spent = System.nanoTime() - start;
@@ -246,6 +251,8 @@ public final class KernelThreads implements AutoCloseable {
     private static final class Job {
         final int tasks;
         final IntConsumer body;
+        /** Workers 0 .. helpers - 1 take part. */
+        final int helpers;
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger helpersLeft;
         final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -255,6 +262,7 @@ public final class KernelThreads implements AutoCloseable {
         Job(int tasks, IntConsumer body, int helpers, Thread caller) {
             this.tasks = tasks;
             this.body = body;
+            this.helpers = helpers;
             this.helpersLeft = new AtomicInteger(helpers);
             this.caller = caller;
         }
@@ -305,7 +313,7 @@ public final class KernelThreads implements AutoCloseable {
         /** The current job if this worker is one of its helpers and has not run it yet, else null. */
         private Job mine() {
             Job j = current.get();
-            return j == null || j == last || index >= Math.min(threads, j.tasks) - 1 ? null : j;
+            return j == null || j == last || index >= j.helpers ? null : j;
         }
 
         private void loop() {

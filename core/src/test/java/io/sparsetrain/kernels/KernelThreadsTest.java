@@ -177,6 +177,10 @@ class KernelThreadsTest {
             assertEquals(3, KernelThreads.threadsFromProperty());
             System.setProperty(KernelThreads.THREADS_PROPERTY, "many");
             assertThrows(IllegalArgumentException.class, KernelThreads::threadsFromProperty);
+            System.setProperty(KernelThreads.THREADS_PROPERTY, "3000000000");
+            assertEquals(KernelThreads.THREADS_PROPERTY + " must be an integer >= 1, got '3000000000'",
+                    assertThrows(IllegalArgumentException.class, KernelThreads::threadsFromProperty).getMessage());
+            assertEquals(Long.MAX_VALUE, new KernelThreads(1, Long.MAX_VALUE).spinNanos(), "saturates");
             System.setProperty(KernelThreads.SPIN_PROPERTY, "250");
             assertEquals(250, KernelThreads.spinMicrosFromProperty());
             assertEquals(250_000, new KernelThreads(1).spinNanos());
