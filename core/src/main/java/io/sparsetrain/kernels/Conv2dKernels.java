@@ -2,7 +2,6 @@ package io.sparsetrain.kernels;
 
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.function.Supplier;
 
 /**
  * 2-D convolution (NCHW, stride, padding, dilation) as im2col + matrix product, dense or N:M; stride-1 forwards,
@@ -159,24 +158,49 @@ public final class Conv2dKernels {
 
     /** Dense forward: output [B, Cout, Ho, Wo] for weight [Cout, Cin, kh, kw]. */
     public float[] forward(Conv2dShape s, float[] input, float[] weight) {
+        float[] output = new float[s.outputSize()];
+        forward(s, input, weight, output);
+        return output;
+    }
+
+    /**
+     * Dense forward into {@code output} [B, Cout, Ho, Wo] (overwritten; its content on entry does not matter), for
+     * callers that reuse arrays: a new output costs its zeroing on the calling thread (0.06-0.09 ms for 1.6 MB, about
+     * a tenth of a ResNet-20 convolution at batch 32 on two threads). A reused array saves that only while it is still
+     * in cache: the first writes to a cold one miss as the zeroing did (BENCHMARKS.md, session 16).
+     */
+    public void forward(Conv2dShape s, float[] input, float[] weight, float[] output) {
         GemmKernels.checkLength("weight", weight, s.weightSize());
+        GemmKernels.checkLength("input", input, s.inputSize());
+        GemmKernels.checkLength("output", output, s.outputSize());
         long flops = 2L * s.outChannels() * s.k() * s.cols();
         DirectConvolutions dc = directIf(d -> d.directForward(s));
         if (dc != null) {
-            return directly(flops, "input", input, s.inputSize(), s.outputSize(), out -> dc.directForward(s, input, weight, out));
+            onThreadsFor(flops, () -> dc.directForward(s, input, weight, output));
+        } else {
+            onThreadsFor(flops, () -> forward(s, input, new DenseProduct(gemm, s, weight), output));
         }
-        return onThreadsFor(flops, () -> forward(s, input, new DenseProduct(gemm, s, weight)));
     }
 
     /** N:M forward; {@code weight} is [Cout, Cin*kh*kw]. */
     public float[] forward(Conv2dShape s, float[] input, NmMatrix weight) {
+        float[] output = new float[s.outputSize()];
+        forward(s, input, weight, output);
+        return output;
+    }
+
+    /** N:M forward into {@code output} [B, Cout, Ho, Wo] (overwritten), as {@link #forward(Conv2dShape, float[], float[], float[])}. */
+    public void forward(Conv2dShape s, float[] input, NmMatrix weight, float[] output) {
         checkWeight(s, weight);
+        GemmKernels.checkLength("input", input, s.inputSize());
+        GemmKernels.checkLength("output", output, s.outputSize());
         long flops = 2L * weight.slots() * s.cols();
         DirectConvolutions dc = directIf(d -> d.directForward(s));
         if (dc != null) {
-            return directly(flops, "input", input, s.inputSize(), s.outputSize(), out -> dc.directForward(s, input, weight, out));
+            onThreadsFor(flops, () -> dc.directForward(s, input, weight, output));
+        } else {
+            onThreadsFor(flops, () -> forward(s, input, new NmProduct(gemm, weight), output));
         }
-        return onThreadsFor(flops, () -> forward(s, input, new NmProduct(gemm, weight)));
     }
 
     /**
@@ -191,17 +215,6 @@ public final class Conv2dKernels {
      */
     private DirectConvolutions directIf(java.util.function.Predicate<DirectConvolutions> has) {
         return directOn() && gemm instanceof DirectConvolutions dc && has.test(dc) ? dc : null;
-    }
-
-    /** A new output of {@code outSize} floats filled by a direct product (on the calling thread below the threshold). */
-    private static float[] directly(long flops, String name, float[] in, long inSize, int outSize,
-                                    java.util.function.Consumer<float[]> product) {
-        GemmKernels.checkLength(name, in, inSize);
-        float[] out = new float[outSize];
-        return onThreadsFor(flops, () -> {
-            product.accept(out);
-            return out;
-        });
     }
 
     /** Whether {@link #forward} takes the direct (im2col-free) path for this shape. */
@@ -237,8 +250,15 @@ public final class Conv2dKernels {
 
     static final long DEFAULT_MIN_PARALLEL_FLOPS = 1_000_000L;
 
-    private static <T> T onThreadsFor(long flops, Supplier<T> body) {
-        return flops < Long.getLong(MIN_PARALLEL_FLOPS_PROPERTY, DEFAULT_MIN_PARALLEL_FLOPS) ? KernelThreads.inline(body) : body.get();
+    private static void onThreadsFor(long flops, Runnable body) {
+        if (flops < Long.getLong(MIN_PARALLEL_FLOPS_PROPERTY, DEFAULT_MIN_PARALLEL_FLOPS)) {
+            KernelThreads.inline(() -> {
+                body.run();
+                return null;
+            });
+        } else {
+            body.run();
+        }
     }
 
     private interface Product {
@@ -290,12 +310,11 @@ public final class Conv2dKernels {
         return r;
     }
 
-    private float[] forward(Conv2dShape s, float[] input, Product product) {
-        GemmKernels.checkLength("input", input, s.inputSize());
+    private void forward(Conv2dShape s, float[] input, Product product, float[] output) {
         if (gemm instanceof PackedProducts pp) {
-            return forwardPacked(s, input, pp, product);
+            forwardPacked(s, input, pp, product, output);
+            return;
         }
-        float[] output = new float[s.outputSize()];
         int hw = s.outHeight() * s.outWidth();
         int chunk = chunk(s);
         int cout = s.outChannels();
@@ -312,12 +331,10 @@ public final class Conv2dKernels {
                 }
             }
         }
-        return output;
     }
 
     /** Forward with im2col writing the kernels' panel layout directly (no second packing pass). */
-    private float[] forwardPacked(Conv2dShape s, float[] input, PackedProducts pp, Product product) {
-        float[] output = new float[s.outputSize()];
+    private void forwardPacked(Conv2dShape s, float[] input, PackedProducts pp, Product product, float[] output) {
         int hw = s.outHeight() * s.outWidth();
         int chunk = chunk(s);
         int cout = s.outChannels();
@@ -342,7 +359,6 @@ public final class Conv2dKernels {
                 }
             }
         }
-        return output;
     }
 
     /** The dense forward product, recognisable by the packed path. */
@@ -365,27 +381,45 @@ public final class Conv2dKernels {
 
     /** Dense input gradient: dInput [B, Cin, H, W] from dOut [B, Cout, Ho, Wo]. */
     public float[] backwardInput(Conv2dShape s, float[] dOut, float[] weight) {
+        float[] dInput = new float[s.inputSize()];
+        backwardInput(s, dOut, weight, dInput);
+        return dInput;
+    }
+
+    /** Dense input gradient into {@code dInput} [B, Cin, H, W] (overwritten; its content on entry does not matter). */
+    public void backwardInput(Conv2dShape s, float[] dOut, float[] weight, float[] dInput) {
         GemmKernels.checkLength("weight", weight, s.weightSize());
+        GemmKernels.checkLength("dOut", dOut, s.outputSize());
+        GemmKernels.checkLength("dInput", dInput, s.inputSize());
         DirectConvolutions dc = directIf(d -> d.directBackwardInput(s));
         if (dc != null) {
-            return directly(Long.MAX_VALUE, "dOut", dOut, s.outputSize(), s.inputSize(), dx -> dc.directBackwardInput(s, dOut, weight, dx));
+            dc.directBackwardInput(s, dOut, weight, dInput);
+        } else {
+            backwardInput(s, dOut, (dy, dcols, n) -> gemm.gemmTransA(weight, dy, dcols, s.k(), s.outChannels(), n), dInput);
         }
-        return backwardInput(s, dOut, (dy, dcols, n) -> gemm.gemmTransA(weight, dy, dcols, s.k(), s.outChannels(), n));
     }
 
     /** N:M input gradient. */
     public float[] backwardInput(Conv2dShape s, float[] dOut, NmMatrix weight) {
-        checkWeight(s, weight);
-        DirectConvolutions dc = directIf(d -> d.directBackwardInput(s));
-        if (dc != null) {
-            return directly(Long.MAX_VALUE, "dOut", dOut, s.outputSize(), s.inputSize(), dx -> dc.directBackwardInput(s, dOut, weight, dx));
-        }
-        return backwardInput(s, dOut, (dy, dcols, n) -> gemm.nmBackwardInput(weight, dy, dcols, n));
+        float[] dInput = new float[s.inputSize()];
+        backwardInput(s, dOut, weight, dInput);
+        return dInput;
     }
 
-    private float[] backwardInput(Conv2dShape s, float[] dOut, Product product) {
+    /** N:M input gradient into {@code dInput} [B, Cin, H, W] (overwritten). */
+    public void backwardInput(Conv2dShape s, float[] dOut, NmMatrix weight, float[] dInput) {
+        checkWeight(s, weight);
         GemmKernels.checkLength("dOut", dOut, s.outputSize());
-        float[] dInput = new float[s.inputSize()];
+        GemmKernels.checkLength("dInput", dInput, s.inputSize());
+        DirectConvolutions dc = directIf(d -> d.directBackwardInput(s));
+        if (dc != null) {
+            dc.directBackwardInput(s, dOut, weight, dInput);
+        } else {
+            backwardInput(s, dOut, (dy, dcols, n) -> gemm.nmBackwardInput(weight, dy, dcols, n), dInput);
+        }
+    }
+
+    private void backwardInput(Conv2dShape s, float[] dOut, Product product, float[] dInput) {
         int chunk = chunk(s);
         for (int b0 = 0; b0 < s.batch(); b0 += chunk) {
             int b1 = Math.min(s.batch(), b0 + chunk);
@@ -396,7 +430,6 @@ public final class Conv2dKernels {
             product.apply(dy, dcols, n);
             col2im(s, dcols, b0, b1, dInput);
         }
-        return dInput;
     }
 
     // ------------------------------------------------------------ weight gradient

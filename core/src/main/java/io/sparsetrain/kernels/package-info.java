@@ -21,7 +21,11 @@
  * </ul>
  * Conventions: row-major float arrays, W [rows, K], X [K, cols], Y [rows, cols]; a conv weight
  * [Cout, Cin, kh, kw] is W [Cout, Cin*kh*kw] and its im2col columns are batch * Ho * Wo.
- * Outputs are overwritten. The N:M weight gradient is returned per slot (like
+ * Outputs are overwritten. The convolutions' forwards and input gradients also write into a caller's array
+ * ({@code forward(shape, input, weight, output)}, {@code backwardInput(shape, dOut, weight, dInput)}): a new array
+ * is zeroed on the calling thread first (0.06-0.09 ms for a ResNet-20 convolution's output at batch 32). The
+ * inference plans hand their convolutions arrays that earlier steps' dead values gave back (BENCHMARKS.md, session
+ * 16). The N:M weight gradient is returned per slot (like
  * {@code NmMatrix.values()}); {@code NmMatrix.scatterSlots} expands it to dense dW with zeros at
  * pruned positions.
  *

@@ -88,8 +88,14 @@ class Conv2dKernelsTest {
             GemmKernelsTest.assertClose(yPrunedDirect, conv.forward(s, input, nm), name + " 2:4 forward");
             GemmKernelsTest.assertClose(dxPrunedDirect, conv.backwardInput(s, dOut, nm), name + " 2:4 backwardInput");
             GemmKernelsTest.assertClose(dwMasked, conv.backwardWeightDense(s, input, dOut, nm), name + " 2:4 backwardWeight");
+            // into a caller's buffer holding NaN: every entry must be written
+            GemmKernelsTest.assertClose(yDirect, into(s.outputSize(), y -> conv.forward(s, input, wDense, y)), name + " dense forward into a buffer");
+            GemmKernelsTest.assertClose(yPrunedDirect, into(s.outputSize(), y -> conv.forward(s, input, nm, y)), name + " 2:4 forward into a buffer");
+            GemmKernelsTest.assertClose(dxDirect, into(s.inputSize(), dx -> conv.backwardInput(s, dOut, wDense, dx)), name + " dense backwardInput into a buffer");
+            GemmKernelsTest.assertClose(dxPrunedDirect, into(s.inputSize(), dx -> conv.backwardInput(s, dOut, nm, dx)), name + " 2:4 backwardInput into a buffer");
             // these shapes are small enough to run on the calling thread: the same forwards on the pool too
             withMinParallelFlops("0", () -> {
+                GemmKernelsTest.assertClose(yPrunedDirect, into(s.outputSize(), y -> conv.forward(s, input, nm, y)), name + " 2:4 forward into a buffer on the pool");
                 GemmKernelsTest.assertClose(yDirect, conv.forward(s, input, wDense), name + " dense forward on the pool");
                 GemmKernelsTest.assertClose(yPrunedDirect, conv.forward(s, input, nm), name + " 2:4 forward on the pool");
             });
@@ -284,6 +290,35 @@ class Conv2dKernelsTest {
         assertTrue(java.util.Arrays.equals(pool[0], caller[0]), "dense: same blocking, same sums");
         assertTrue(java.util.Arrays.equals(pool[1], caller[1]), "2:4: same blocking, same sums");
         GemmKernelsTest.assertClose(directForward(s, input, w), caller[0], "dense forward on the caller");
+    }
+
+    /** A buffer of {@code size} NaNs after {@code fill} wrote into it. */
+    private static float[] into(int size, java.util.function.Consumer<float[]> fill) {
+        float[] buffer = new float[size];
+        java.util.Arrays.fill(buffer, Float.NaN);
+        fill.accept(buffer);
+        return buffer;
+    }
+
+    @Test
+    void shortOutputBuffersAreRefusedByName() {
+        Conv2dShape s = Conv2dShape.of(2, 4, 6, 6, 8, 3, 1, 1);
+        float[] input = new float[s.inputSize()];
+        float[] w = new float[s.weightSize()];
+        float[] dOut = new float[s.outputSize()];
+        NmMatrix nm = NmMatrix.fromDense(w, TestData.nmMask(new SplittableRandom(3), s.outChannels(), s.k(), 2, 4, false),
+                s.outChannels(), s.k(), 2, 4);
+        Conv2dKernels conv = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
+        String expected = "output has " + (s.outputSize() - 1) + " entries, expected at least " + s.outputSize();
+        assertEquals(expected, assertThrows(IllegalArgumentException.class,
+                () -> conv.forward(s, input, w, new float[s.outputSize() - 1])).getMessage());
+        assertEquals(expected, assertThrows(IllegalArgumentException.class,
+                () -> conv.forward(s, input, nm, new float[s.outputSize() - 1])).getMessage());
+        String expectedDx = "dInput has " + (s.inputSize() - 1) + " entries, expected at least " + s.inputSize();
+        assertEquals(expectedDx, assertThrows(IllegalArgumentException.class,
+                () -> conv.backwardInput(s, dOut, w, new float[s.inputSize() - 1])).getMessage());
+        assertEquals(expectedDx, assertThrows(IllegalArgumentException.class,
+                () -> conv.withoutDirect().backwardInput(s, dOut, nm, new float[s.inputSize() - 1])).getMessage());
     }
 
     private static void withMinParallelFlops(String value, Runnable body) {

@@ -13,11 +13,14 @@ import io.sparsetrain.nn.layers.SparseConvolution;
 import io.sparsetrain.nn.layers.SparseConvolutionLayer;
 import io.sparsetrain.nn.layers.SparseDenseLayer;
 import io.sparsetrain.nn.layers.SparseLayer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import org.deeplearning4j.nn.api.Layer;
@@ -86,7 +89,8 @@ public final class InferencePlan {
             this.inputs = inputs;
         }
 
-        abstract Value run(Value[] in);
+        /** The step's output, in an array from {@code out.floats} (which may hold a dead value's numbers). */
+        abstract Value run(Value[] in, Buffers out);
 
         abstract String describe();
 
@@ -95,14 +99,82 @@ public final class InferencePlan {
         }
     }
 
+    /**
+     * Where the steps' output arrays come from, per calling thread: an array a value no later step reads has given
+     * back (the most recently given back first, still in cache), else a new one; always a new one for the plan's
+     * output, which goes to the caller. A new array is zeroed on the calling thread before the step fills it (0.06-0.09
+     * ms for a ResNet-20 convolution's 1.6 MB output at batch 32), and a reused one saves that only while it is still
+     * in cache: ResNet-20 plans at batch 32 ran 1.03-1.05x faster with 2:4 weights than with new arrays, side by side
+     * in one JVM, where keeping one array per step for the next run (cold by then) gained 1.01x (BENCHMARKS.md,
+     * session 16). Every step overwrites its whole output, so what a reused array held does not matter. Holds at most the arrays live at once in one run at one batch size (it is emptied when the batch size
+     * changes). Per thread, so that one plan may serve several threads at once.
+     */
+    static final class Buffers {
+        private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
+        private int batch = -1;
+        private boolean fresh;
+
+        /** An array of {@code size} floats for the current step's output (contents undefined). */
+        float[] floats(int size) {
+            if (fresh) {
+                return new float[size];
+            }
+            ArrayDeque<float[]> q = free.get(size);
+            float[] b = q == null ? null : q.pollLast();
+            return b != null ? b : new float[size];
+        }
+
+        void giveBack(float[] b) {
+            free.computeIfAbsent(b.length, k -> new ArrayDeque<>()).addLast(b);
+        }
+
+        /** Starts a run at {@code batch} examples. */
+        void start(int batch) {
+            if (batch != this.batch) {
+                free.clear();
+                this.batch = batch;
+            }
+        }
+    }
+
+    /**
+     * System property: {@code false} gives every step a new output array on every run (as before session 16), for
+     * comparing the two side by side in one JVM. Read on every run.
+     */
+    public static final String REUSE_PROPERTY = "sparsetrain.infer.reuseOutputs";
+
     private final List<Step> steps;
     private final int slots;
     private final int outputSlot;
+    private final ThreadLocal<Buffers> buffers = ThreadLocal.withInitial(Buffers::new);
+    /** Per step: the slots whose values no later step reads (their arrays go back to {@link Buffers}). */
+    private final int[][] lastReads;
 
     private InferencePlan(List<Step> steps, int slots, int outputSlot) {
         this.steps = steps;
         this.slots = slots;
         this.outputSlot = outputSlot;
+        int[] lastRead = new int[slots];
+        Arrays.fill(lastRead, -1);
+        for (int k = 0; k < steps.size(); k++) {
+            lastRead[steps.get(k).output] = k; // a value nobody reads goes back after its own step
+            for (int in : steps.get(k).inputs) {
+                lastRead[in] = k;
+            }
+        }
+        List<List<Integer>> byStep = new ArrayList<>();
+        for (int k = 0; k < steps.size(); k++) {
+            byStep.add(new ArrayList<>());
+        }
+        for (int slot = 1; slot < slots; slot++) { // slot 0 is the caller's input
+            if (slot != outputSlot && lastRead[slot] >= 0) {
+                byStep.get(lastRead[slot]).add(slot);
+            }
+        }
+        lastReads = new int[steps.size()][];
+        for (int k = 0; k < steps.size(); k++) {
+            lastReads[k] = byStep.get(k).stream().mapToInt(Integer::intValue).toArray();
+        }
     }
 
     /**
@@ -141,15 +213,26 @@ public final class InferencePlan {
     private Value run(Value input) {
         Value[] values = new Value[slots];
         values[0] = input;
-        for (Step s : steps) {
+        Buffers out = buffers.get();
+        boolean reuse = !"false".equalsIgnoreCase(System.getProperty(REUSE_PROPERTY));
+        out.start(input.batch());
+        for (int k = 0; k < steps.size(); k++) {
+            Step s = steps.get(k);
             Value[] in = new Value[s.inputs.length];
             for (int i = 0; i < in.length; i++) {
                 in[i] = values[s.inputs[i]];
             }
+            out.fresh = !reuse || s.output == outputSlot;
             try {
-                values[s.output] = s.run(in);
+                values[s.output] = s.run(in, out);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("inference step " + s.name + ": " + e.getMessage(), e);
+            }
+            for (int slot : lastReads[k]) {
+                if (reuse) {
+                    out.giveBack(values[slot].data());
+                }
+                values[slot] = null;
             }
         }
         return values[outputSlot];
@@ -223,7 +306,7 @@ public final class InferencePlan {
         }
 
         @Override
-        Value run(Value[] in) {
+        Value run(Value[] in, Buffers out) {
             Value x = in[0];
             if (x.c() != cin) {
                 throw new IllegalArgumentException("input has " + x.c() + " channels, the convolution expects " + cin);
@@ -241,7 +324,12 @@ public final class InferencePlan {
                 throw new IllegalArgumentException("ConvolutionMode.Same needs asymmetric padding for input " + x.h() + "x" + x.w()
                         + " and " + s + "; use Truncate with explicit padding");
             }
-            float[] y = nm != null ? CONV.forward(s, x.data(), nm) : CONV.forward(s, x.data(), w);
+            float[] y = out.floats(s.outputSize());
+            if (nm != null) {
+                CONV.forward(s, x.data(), nm, y);
+            } else {
+                CONV.forward(s, x.data(), w, y);
+            }
             if (bias != null || relu) {
                 perChannel(y, y, x.batch(), cout, s.outHeight() * s.outWidth(), null, bias, relu);
             }
@@ -288,12 +376,12 @@ public final class InferencePlan {
         }
 
         @Override
-        Value run(Value[] in) {
+        Value run(Value[] in, Buffers out) {
             Value x = in[0];
             if (x.c() != scale.length) {
                 throw new IllegalArgumentException("input has " + x.c() + " channels, batch norm has " + scale.length);
             }
-            float[] y = new float[x.data().length];
+            float[] y = out.floats(x.data().length);
             perChannel(x.data(), y, x.batch(), x.c(), x.h() * x.w(), scale, shift, relu);
             return new Value(y, x.batch(), x.c(), x.h(), x.w());
         }
@@ -311,9 +399,9 @@ public final class InferencePlan {
         }
 
         @Override
-        Value run(Value[] in) {
+        Value run(Value[] in, Buffers out) {
             Value x = in[0];
-            float[] y = new float[x.data().length];
+            float[] y = out.floats(x.data().length);
             perChannel(x.data(), y, 1, 1, y.length, null, null, true);
             return new Value(y, x.batch(), x.c(), x.h(), x.w());
         }
@@ -330,9 +418,10 @@ public final class InferencePlan {
         }
 
         @Override
-        Value run(Value[] in) {
+        Value run(Value[] in, Buffers out) {
             Value a = in[0];
-            float[] y = a.data().clone();
+            float[] y = out.floats(a.data().length);
+            System.arraycopy(a.data(), 0, y, 0, y.length);
             for (int j = 1; j < in.length; j++) {
                 Value b = in[j];
                 if (b.data().length != y.length || b.c() != a.c()) {
@@ -373,11 +462,11 @@ public final class InferencePlan {
         }
 
         @Override
-        Value run(Value[] in) {
+        Value run(Value[] in, Buffers out) {
             Value x = in[0];
             int ho = (x.h() + 2 * padding[0] - kernel[0]) / stride[0] + 1;
             int wo = (x.w() + 2 * padding[1] - kernel[1]) / stride[1] + 1;
-            float[] y = new float[x.batch() * x.c() * ho * wo];
+            float[] y = out.floats(x.batch() * x.c() * ho * wo);
             float[] d = x.data();
             int o = 0;
             for (int plane = 0; plane < x.batch() * x.c(); plane++) {
@@ -420,10 +509,10 @@ public final class InferencePlan {
         }
 
         @Override
-        Value run(Value[] in) {
+        Value run(Value[] in, Buffers out) {
             Value x = in[0];
             int hw = x.h() * x.w();
-            float[] y = new float[x.batch() * x.c()];
+            float[] y = out.floats(x.batch() * x.c());
             float[] d = x.data();
             for (int p = 0; p < y.length; p++) {
                 int o = p * hw;
@@ -468,13 +557,13 @@ public final class InferencePlan {
         }
 
         @Override
-        Value run(Value[] in) {
+        Value run(Value[] in, Buffers out) {
             Value x = in[0];
             if (x.size() != nIn) {
                 throw new IllegalArgumentException("input has " + x.size() + " features per example (" + x.c() + "x" + x.h()
                         + "x" + x.w() + "), the layer expects nIn=" + nIn);
             }
-            float[] y = new float[x.batch() * nOut];
+            float[] y = out.floats(x.batch() * nOut);
             GEMM.gemmTransB(x.data(), wT, y, x.batch(), nIn, nOut);
             perChannel(y, y, x.batch(), nOut, 1, null, bias, relu);
             if (softmax) {

@@ -121,6 +121,64 @@ class InferencePlanTest {
         }
     }
 
+    /**
+     * The steps reuse their output arrays from one run to the next (per thread): results of earlier runs stay as they
+     * were, runs of another batch size and runs on other threads at the same time give the graph's outputs.
+     */
+    @Test
+    void reusedStepOutputsLeakNeitherBetweenRunsNorBetweenThreads() throws Exception {
+        ImageShape in = ImageShape.of(1, 12, 12);
+        ComputationGraph g = trainedResNet(in, LayerKind.SPARSE);
+        applyTwoFour(g, NmGroupOrder.KERNEL);
+        MaskedNetwork.of(g).freeze(NmFormat.TWO_FOUR);
+        InferencePlan plan = InferencePlan.compile(g);
+        int[] batches = {3, 3, 2, 3};
+        float[][] inputs = new float[batches.length][];
+        float[][] expected = new float[batches.length][];
+        for (int i = 0; i < batches.length; i++) {
+            INDArray x = data(in, 3, batches[i], 40 + i).getFeatures();
+            inputs[i] = x.dup('c').data().asFloat();
+            expected[i] = g.outputSingle(false, x).dup('c').data().asFloat();
+        }
+        float[][] outputs = new float[batches.length][];
+        for (int i = 0; i < batches.length; i++) {
+            outputs[i] = plan.output(inputs[i], batches[i], 1, 12, 12);
+        }
+        for (int i = 0; i < batches.length; i++) {
+            assertClose(expected[i], outputs[i], "run " + i + " (batch " + batches[i] + "), checked after all runs");
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<?>> runs = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                int first = t;
+                runs.add(pool.submit(() -> {
+                    for (int r = 0; r < 30; r++) {
+                        int i = (first + r) % batches.length;
+                        assertClose(expected[i], plan.output(inputs[i], batches[i], 1, 12, 12), "thread " + first + " run " + r);
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : runs) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private static void assertClose(float[] expected, float[] actual, String what) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        double scale = 1e-6;
+        double err = 0;
+        for (int i = 0; i < expected.length; i++) {
+            scale = Math.max(scale, Math.abs(expected[i]));
+            err = Math.max(err, Math.abs(expected[i] - actual[i]));
+        }
+        assertTrue(err / scale <= TOL, what + ": relative error " + err / scale);
+    }
+
     @Test
     void stockDl4jResNetMatchesTheGraph() {
         ImageShape in = ImageShape.of(2, 10, 10);
