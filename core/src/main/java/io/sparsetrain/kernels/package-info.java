@@ -169,10 +169,10 @@
  *
  * <h2>Measured (JMH, benchmarks/run-kernels.sh; AMD EPYC Zen 5 VM, 2 cores)</h2>
  * The host's speed drifts by a third between runs; the ratios that count are measured side by side by
- * {@code io.sparsetrain.benchmarks.PairedRatio} (alternating slices in one JVM; BENCHMARKS.md, session 12, quiet
- * machine, two runs: 2:4 forward 1.50-1.99x our dense on one thread, 1.39-1.84x on two; 1:4 2.82-3.62x on one
- * thread, 2.24-3.12x on two; 2:4 input gradient 1.44-2.66x, weight gradient 0.67-1.91x; session 10, a run
- * overlapped by builds: 2:4 forward 1.28-1.59x). The
+ * {@code io.sparsetrain.benchmarks.PairedRatio} (alternating slices in one JVM; BENCHMARKS.md, session 16: 2:4
+ * forward 1.55-1.96x our dense on one thread, 1.58-1.82x on two; 1:4 2.84-3.38x on one thread, 2.66-2.85x on two;
+ * 2:4 input gradient 1.38-2.40x, weight gradient 0.72-1.92x; session 12, two runs: 2:4 forward 1.50-1.99x on one
+ * thread, 1.39-1.84x on two). The
  * table below is the JMH run of 2026-11-21 (row-major layout). Conv2d since the direct convolution (session 11):
  * dense forward 1.5-3.0x, dense dX 1.5-3.8x and dense dX + dW 1.4-2.9x the im2col route; 2:4 vs that dense
  * (session 12: image-parallel, one-row 8-vector panels) 1.21-1.54x forward on one thread, 1.16-1.35x on two, dX
