@@ -104,14 +104,15 @@ public final class InferencePlan {
      * back (the most recently given back first, still in cache), else a new one; always a new one for the plan's
      * output, which goes to the caller. A new array is zeroed on the calling thread before the step fills it (0.06-0.09
      * ms for a ResNet-20 convolution's 1.6 MB output at batch 32), and a reused one saves that only while it is still
-     * in cache: ResNet-20 plans at batch 32 ran 1.03-1.05x faster with 2:4 weights than with new arrays, side by side
-     * in one JVM, where keeping one array per step for the next run (cold by then) gained 1.01x (BENCHMARKS.md,
-     * session 16). Every step overwrites its whole output, so what a reused array held does not matter. Holds at most the arrays live at once in one run at one batch size (it is emptied when the batch size
-     * changes). Per thread, so that one plan may serve several threads at once.
+     * in cache: ResNet-20 plans at batch 32 ran 1.04-1.08x (2:4) and 1.03-1.05x (dense, p10-p50) faster than with new
+     * arrays, side by side in one JVM, where keeping one array per step for the next run (cold by then) gained 1.01x
+     * (BENCHMARKS.md, session 16). Every step overwrites its whole output, so what a reused array held does not
+     * matter. Holds at most the arrays live at once in one run of one input shape: it is emptied when the input's
+     * batch size, channels, height or width change. Per thread, so that one plan may serve several threads at once.
      */
     static final class Buffers {
         private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
-        private int batch = -1;
+        private final int[] shape = {-1, -1, -1, -1};
         private boolean fresh;
 
         /** An array of {@code size} floats for the current step's output (contents undefined). */
@@ -128,12 +129,18 @@ public final class InferencePlan {
             free.computeIfAbsent(b.length, k -> new ArrayDeque<>()).addLast(b);
         }
 
-        /** Starts a run at {@code batch} examples. */
-        void start(int batch) {
-            if (batch != this.batch) {
+        /** Starts a run on {@code input}: a new shape empties the pool. */
+        void start(Value input) {
+            int[] now = {input.batch(), input.c(), input.h(), input.w()};
+            if (!Arrays.equals(now, shape)) {
                 free.clear();
-                this.batch = batch;
+                System.arraycopy(now, 0, shape, 0, now.length);
             }
+        }
+
+        /** Arrays held for reuse (for tests). */
+        int held() {
+            return free.values().stream().mapToInt(ArrayDeque::size).sum();
         }
     }
 
@@ -215,7 +222,7 @@ public final class InferencePlan {
         values[0] = input;
         Buffers out = buffers.get();
         boolean reuse = !"false".equalsIgnoreCase(System.getProperty(REUSE_PROPERTY));
-        out.start(input.batch());
+        out.start(input);
         for (int k = 0; k < steps.size(); k++) {
             Step s = steps.get(k);
             Value[] in = new Value[s.inputs.length];
@@ -236,6 +243,11 @@ public final class InferencePlan {
             }
         }
         return values[outputSlot];
+    }
+
+    /** Arrays the calling thread's pool holds for the next run (for tests). */
+    int heldArrays() {
+        return buffers.get().held();
     }
 
     /** One line per step, e.g. {@code s1b1_conv1: conv 3x3/1 16->16 (2:4 compressed) + bn s1b1_bn1 + relu}. */

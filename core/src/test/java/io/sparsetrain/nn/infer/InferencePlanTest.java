@@ -168,6 +168,39 @@ class InferencePlanTest {
         }
     }
 
+    /**
+     * The pool holds one run's arrays: the same input shape again takes them all back and adds none, and another
+     * shape (batch or image size) empties it first, so alternating shapes do not pile arrays up. Outputs at each
+     * shape equal those of runs with new arrays ({@link InferencePlan#REUSE_PROPERTY} false).
+     */
+    @Test
+    void thePoolHoldsOneRunsArraysAndEmptiesOnANewShape() {
+        ImageShape in = ImageShape.of(1, 12, 12);
+        InferencePlan plan = InferencePlan.compile(trainedResNet(in, LayerKind.SPARSE));
+        int[][] shapes = {{2, 12}, {2, 12}, {2, 16}, {3, 12}, {2, 16}, {2, 12}};
+        java.util.Map<String, Integer> heldAt = new java.util.HashMap<>();
+        for (int i = 0; i < shapes.length; i++) {
+            int batch = shapes[i][0];
+            int hw = shapes[i][1];
+            float[] x = data(ImageShape.of(1, hw, hw), 3, batch, 60 + i).getFeatures().dup('c').data().asFloat();
+            float[] reused = plan.output(x, batch, 1, hw, hw);
+            int held = plan.heldArrays();
+            assertTrue(held > 0, "shape " + batch + "x" + hw + ": the pool holds the run's arrays");
+            Integer before = heldAt.putIfAbsent(batch + "x" + hw, held);
+            if (before != null) {
+                assertEquals(before.intValue(), held, "shape " + batch + "x" + hw + " again: no more arrays held");
+            }
+            System.setProperty(InferencePlan.REUSE_PROPERTY, "false");
+            float[] fresh;
+            try {
+                fresh = plan.output(x, batch, 1, hw, hw);
+            } finally {
+                System.clearProperty(InferencePlan.REUSE_PROPERTY);
+            }
+            assertClose(fresh, reused, "shape " + batch + "x" + hw + " (run " + i + ")");
+        }
+    }
+
     private static void assertClose(float[] expected, float[] actual, String what) {
         assertEquals(expected.length, actual.length, what + ": length");
         double scale = 1e-6;
