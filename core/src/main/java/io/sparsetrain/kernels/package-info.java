@@ -142,7 +142,10 @@
  *       all its panels (L2-hot copies, coarse tasks); otherwise (batch 1, few images, large maps) all threads
  *       pad a shared chunk of about 2 MiB of images, then split its (group, panel, row chunk) tasks. The
  *       image-parallel schedule made the 2:4 forward 1.08-2.3x faster on two threads (the shared chunks were
- *       read from L3 by the other core) and 1.01-1.09x on one. The input gradient of a stride-1 convolution is
+ *       read from L3 by the other core) and 1.01-1.09x on one. Groups left over after the last full round
+ *       (5 groups of 7 images at 64x7, batch 32, two threads; odd batches) are split across the threads by
+ *       column panels, each part padding the group itself: 1.00-1.16x on those shapes (same JVM).
+ *       The input gradient of a stride-1 convolution is
  *       the same computation on dY padded by the kernel's reach minus the padding, with the kernel flipped and the
  *       kept entries regrouped by input channel (built per compressed matrix in O(nnz), cached on its layout).
  *       The dense weight gradient too: dW^T [K, Cout] is the padded image's rows (read in place as the A operand

@@ -183,6 +183,31 @@ class Conv2dKernelsTest {
     }
 
     /**
+     * Image groups left over after the last full round on two threads are split across both by column panels
+     * (DirectConvTest checks the split itself): ResNet-20's 64x7 maps at batch 32 (2:4: 7 images a row, 5 groups)
+     * and odd batches (dense and 2:4: one image a row), forward and input gradient against the plain loops.
+     */
+    @Test
+    void leftoverImageGroupsSplitAcrossTheThreadsMatchThePlainLoops() {
+        SplittableRandom rnd = new SplittableRandom(17);
+        Conv2dKernels two = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
+        int[][] shapes = {{64, 7, 32}, {16, 28, 5}, {8, 20, 7}}; // channels, size, batch
+        for (int[] sh : shapes) {
+            Conv2dShape s = Conv2dShape.of(sh[2], sh[0], sh[1], sh[1], sh[0], 3, 1, 1);
+            float[] input = TestData.random(rnd, s.inputSize());
+            float[] dOut = TestData.random(rnd, s.outputSize());
+            float[] w = TestData.random(rnd, s.weightSize());
+            NmMatrix nm = NmMatrix.fromDense(w, TestData.nmMask(rnd, s.outChannels(), s.k(), 2, 4, false),
+                    s.outChannels(), s.k(), 2, 4);
+            GemmKernelsTest.assertClose(directForward(s, input, w), two.forward(s, input, w), s + " dense forward");
+            GemmKernelsTest.assertClose(directBackwardInput(s, dOut, w), two.backwardInput(s, dOut, w), s + " dense backwardInput");
+            GemmKernelsTest.assertClose(directForward(s, input, nm.toDense()), two.forward(s, input, nm), s + " 2:4 forward");
+            GemmKernelsTest.assertClose(directBackwardInput(s, dOut, nm.toDense()), two.backwardInput(s, dOut, nm),
+                    s + " 2:4 backwardInput");
+        }
+    }
+
+    /**
      * The N:M weight gradient at the kept positions (the grouped kernels on stacked padded images for stride 1, the
      * im2col route otherwise) against the plain loops' dense gradient masked: random small shapes, both K orders,
      * every pattern width the kernels split (1:4, 2:4, 3:8, 4:8, 6:8), masks keeping fewer than N in some groups,

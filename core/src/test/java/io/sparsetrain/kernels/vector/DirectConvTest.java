@@ -71,4 +71,40 @@ class DirectConvTest {
         // batch 1: one image a row whatever the cost
         assertEquals(1, forward(1, 32, 14, 1).group());
     }
+
+    @Test
+    void leftoverImageGroupsAreSplitByPanelsSoEveryGroupAndPanelRunsOnce() {
+        for (int groups = 1; groups <= 12; groups++) {
+            for (int threads = 1; threads <= 4; threads++) {
+                for (int panels = 1; panels <= 9; panels++) {
+                    DirectConv.TailSplit split = DirectConv.TailSplit.of(groups, threads, panels);
+                    String where = groups + " groups, " + threads + " threads, " + panels + " panels: " + split;
+                    int[][] runs = new int[groups][panels];
+                    int lastGroup = 0;
+                    for (int task = 0; task < split.tasks(); task++) {
+                        int grp = split.group(task);
+                        assertTrue(grp >= lastGroup, "groups in order, " + where);
+                        lastGroup = grp;
+                        for (int p = split.firstPanel(task); p < split.endPanel(task); p++) {
+                            runs[grp][p]++;
+                        }
+                    }
+                    for (int g = 0; g < groups; g++) {
+                        for (int p = 0; p < panels; p++) {
+                            assertEquals(1, runs[g][p], "group " + g + " panel " + p + ", " + where);
+                        }
+                    }
+                    boolean uneven = groups % threads != 0 && groups >= threads && panels > 1;
+                    int leftover = groups % threads;
+                    assertEquals(uneven ? groups - leftover + leftover * Math.min(threads, panels) : groups, split.tasks(), where);
+                }
+            }
+        }
+        // ResNet-20's 64x7 maps at batch 32 on two threads: 7 images a row, so 5 groups, the last one split
+        DirectConv.Geometry g = forward(32, 64, 7, 2);
+        assertEquals(5, g.groups(), g.toString());
+        assertTrue(g.local(), g.toString());
+        int panels = VectorGemm.panels(g.cols(), true).length / 2;
+        assertEquals(4 + Math.min(2, panels), DirectConv.TailSplit.of(g.groups(), 2, panels).tasks());
+    }
 }
