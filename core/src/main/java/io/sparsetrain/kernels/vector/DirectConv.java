@@ -456,18 +456,18 @@ final class DirectConv {
 
     /**
      * The image-parallel tasks of {@link #panels}: one per image group, except that the groups left over after the
-     * last full round ({@code groups % threads}) are each split into {@code threads} tasks over ranges of their
-     * panels, so that the threads finish together instead of one of them running the last groups alone (64x7 maps
-     * at batch 32 on two threads: 7 images a row, 5 groups). Every task of a split group pads the whole group into
-     * its own workspace; the tasks come in group order, the split ones last.
+     * last full round ({@code groups % threads}) are each split into {@code threads} tasks (at most one per panel)
+     * over ranges of their panels, so that the threads finish together instead of one of them running the last
+     * groups alone (64x7 maps at batch 32 on two threads: 7 images a row, 5 groups). Every task of a split group
+     * pads the whole group into its own workspace; the tasks come in group order, the split ones last.
      */
     record TailSplit(int whole, int parts, int panels, int tasks) {
 
         static TailSplit of(int groups, int threads, int panels) {
             int tail = groups % threads;
             int parts = tail == 0 || groups < threads ? 1 : Math.min(threads, panels);
-            int whole = groups - tail;
-            return new TailSplit(parts == 1 ? groups : whole, parts, panels, parts == 1 ? groups : whole + tail * parts);
+            int whole = parts == 1 ? groups : groups - tail;
+            return new TailSplit(whole, parts, panels, whole + (groups - whole) * parts);
         }
 
         int group(int task) {
