@@ -136,7 +136,11 @@
  *       a vector boundary: the row width is rounded up to whole vectors, several images side by side in one
  *       row when that wastes less (Wp = 9: 5 images in 48 floats), and copy kx of the padded planes is
  *       shifted left by kx*dw, so (ci, ky, kx) is read aligned from copy kx; layouts that would waste more
- *       than 10% of the columns (batch 1 on 7x7 maps) read unaligned. Two schedules: when every thread gets
+ *       than 11% of the columns (batch 1 on 7x7 maps) read unaligned. Maps too large for one image's aligned
+ *       copies (64 channels at 56x56: 2.8 MB) are cut into bands of output rows, each padded with the kernel's
+ *       reach and laid out like an image, whose copies fit 1 MiB (1.03-1.12x at batch 8-32, 1.11-1.30x at batch
+ *       1-3 on two threads, same JVM); so are aligned images past 1 MiB (128 channels at 28x28) on several
+ *       threads, when the bands get the image-parallel schedule (1.01-1.24x). Two schedules: when every thread gets
  *       at least two image groups and one group's copies fit 1 MiB (ResNet-20 and 64x56x56 at batch 32),
  *       each task is a whole image group, padded by the task into its own workspace and read from there by
  *       all its panels (L2-hot copies, coarse tasks); otherwise (batch 1, few images, large maps) all threads

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparsetrain.kernels.vector.DirectConvTest;
 import io.sparsetrain.kernels.vector.VectorGemm;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -160,13 +162,17 @@ class Conv2dKernelsTest {
      */
     @Test
     void nmDirectConvWithManyImagesARowMatchesThePlainLoops() {
-        SplittableRandom rnd = new SplittableRandom(14);
+        int[][] shapes = {{32, 7, 7, 20}, {24, 14, 14, 19}, {16, 5, 9, 33}, {8, 3, 3, 17}}; // channels, h, w, batch
+        assertNmForwardAndInputGradientMatchThePlainLoops(new SplittableRandom(14), Arrays.stream(shapes)
+                .map(sh -> Conv2dShape.of(sh[3], sh[0], sh[1], sh[2], sh[0], 3, 1, 1)).toArray(Conv2dShape[]::new));
+    }
+
+    /** The 2:4 forward and input gradient of each shape (random data and mask) against the plain loops, on 1 and 2 threads. */
+    private static void assertNmForwardAndInputGradientMatchThePlainLoops(SplittableRandom rnd, Conv2dShape... shapes) {
         KernelThreads oneThread = new KernelThreads(1);
         Conv2dKernels one = new Conv2dKernels(KernelProvider.vector(oneThread), oneThread);
         Conv2dKernels two = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
-        int[][] shapes = {{32, 7, 7, 20}, {24, 14, 14, 19}, {16, 5, 9, 33}, {8, 3, 3, 17}}; // channels, h, w, batch
-        for (int[] sh : shapes) {
-            Conv2dShape s = Conv2dShape.of(sh[3], sh[0], sh[1], sh[2], sh[0], 3, 1, 1);
+        for (Conv2dShape s : shapes) {
             float[] input = TestData.random(rnd, s.inputSize());
             float[] dOut = TestData.random(rnd, s.outputSize());
             NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, s.weightSize()),
@@ -205,6 +211,18 @@ class Conv2dKernelsTest {
             GemmKernelsTest.assertClose(directBackwardInput(s, dOut, nm.toDense()), two.backwardInput(s, dOut, nm),
                     s + " 2:4 backwardInput");
         }
+    }
+
+    /**
+     * Maps too large for one image's aligned copies are cut into bands of output rows, each padded with the
+     * kernel's reach (DirectConvTest.BANDED: 3x3, 5x5, dilated and unpadded kernels; a short last band; and 128x28,
+     * banded on two threads only): the N:M forward and input gradient against the plain loops, on one and two threads.
+     */
+    @Test
+    void bandedLargeMapsMatchThePlainLoops() {
+        Conv2dShape[] shapes = Arrays.copyOf(DirectConvTest.BANDED, DirectConvTest.BANDED.length + 1);
+        shapes[shapes.length - 1] = Conv2dShape.of(2, 128, 28, 28, 128, 3, 1, 1); // aligned whole on one thread, 2 bands on two
+        assertNmForwardAndInputGradientMatchThePlainLoops(new SplittableRandom(18), shapes);
     }
 
     /**
@@ -312,15 +330,15 @@ class Conv2dKernelsTest {
             caller[0] = conv.forward(s, input, w);
             caller[1] = conv.forward(s, input, nm);
         });
-        assertTrue(java.util.Arrays.equals(pool[0], caller[0]), "dense: same blocking, same sums");
-        assertTrue(java.util.Arrays.equals(pool[1], caller[1]), "2:4: same blocking, same sums");
+        assertTrue(Arrays.equals(pool[0], caller[0]), "dense: same blocking, same sums");
+        assertTrue(Arrays.equals(pool[1], caller[1]), "2:4: same blocking, same sums");
         GemmKernelsTest.assertClose(directForward(s, input, w), caller[0], "dense forward on the caller");
     }
 
     /** A buffer of {@code size} NaNs after {@code fill} wrote into it. */
     private static float[] into(int size, java.util.function.Consumer<float[]> fill) {
         float[] buffer = new float[size];
-        java.util.Arrays.fill(buffer, Float.NaN);
+        Arrays.fill(buffer, Float.NaN);
         fill.accept(buffer);
         return buffer;
     }

@@ -8,7 +8,7 @@ import io.sparsetrain.kernels.Conv2dShape;
 import org.junit.jupiter.api.Test;
 
 /** Which schedule the direct convolution's layout picks (the results of both: Conv2dKernelsTest). */
-class DirectConvTest {
+public class DirectConvTest {
 
     private static DirectConv.Geometry forward(int batch, int channels, int hw, int threads) {
         return DirectConv.Geometry.of(DirectConv.Frame.forward(Conv2dShape.of(batch, channels, hw, hw, channels, 3, 1, 1)),
@@ -62,14 +62,71 @@ class DirectConvTest {
 
     @Test
     void theSmallestAlignedGroupDecidesWhetherToAlign() {
-        // 64x56: the first aligned row (3 images, 176 floats) makes 2 MiB of copies, past CHUNK_FLOATS: unaligned,
-        // though no larger group would fit either
-        DirectConv.Geometry g = forward(32, 64, 56, 1);
+        // 256x56: one image's aligned copies (64 floats a row) are 2.9 M floats, past CHUNK_FLOATS, and bands small
+        // enough for LOCAL_FLOATS would have 3 output rows, under MIN_BAND_ROWS: unaligned
+        DirectConv.Geometry g = forward(32, 256, 56, 1);
         assertEquals(1, g.copies(), g.toString());
         assertEquals(1, g.group(), g.toString());
         assertEquals(58, g.wrow(), g.toString());
+        assertEquals(1, g.f().bands(), g.toString());
         // batch 1: one image a row whatever the cost
         assertEquals(1, forward(1, 32, 14, 1).group());
+    }
+
+    /** Shapes whose N:M layouts are banded on one and two threads (Conv2dKernelsTest.bandedLargeMapsMatchThePlainLoops). */
+    public static final Conv2dShape[] BANDED = {
+        Conv2dShape.of(2, 64, 41, 56, 64, 3, 1, 1), // 3 bands of 14 rows, the last 13
+        Conv2dShape.builder().batch(3).input(64, 30, 60).outChannels(64).kernel(5, 5).stride(1, 1).padding(2, 2).build(),
+        Conv2dShape.builder().batch(1).input(64, 48, 60).outChannels(64).kernel(3, 3).stride(1, 1).padding(2, 2)
+                .dilation(2, 2).build(),
+        Conv2dShape.builder().batch(2).input(64, 46, 58).outChannels(64).kernel(3, 3).stride(1, 1).padding(0, 0).build(),
+    };
+
+    @Test
+    void largeMapsAreCutIntoBandsWhoseAlignedCopiesFitL2() {
+        // ResNet's 64x56 maps: one image's three aligned copies are 2.8 MB; bands of 19 output rows (21 padded) are
+        // 258 K floats, within LOCAL_FLOATS, and image-parallel
+        for (int threads = 1; threads <= 2; threads++) {
+            DirectConv.Geometry g = forward(32, 64, 56, threads);
+            assertEquals(3, g.f().bands(), g.toString());
+            assertEquals(19, g.f().outH(), g.toString());
+            assertEquals(21, g.f().hp(), g.toString());
+            assertEquals(56, g.f().fullOutH(), g.toString());
+            assertEquals(96, g.f().batch(), "the frame counts bands: " + g);
+            assertEquals(3, g.copies(), g.toString());
+            assertEquals(64, g.wrow(), g.toString());
+            assertTrue((long) g.copies() * g.groupFloats() <= DirectConv.LOCAL_FLOATS, g.toString());
+            assertTrue(g.local(), g.toString());
+            DirectConv.Geometry dx = DirectConv.Geometry.of(DirectConv.Frame.backwardInput(Conv2dShape.of(32, 64, 56, 56, 64, 3, 1, 1)),
+                    true, threads);
+            assertEquals(3, dx.f().bands(), dx.toString());
+        }
+        // the dense layouts read the unaligned operand and are never banded
+        DirectConv.Geometry dense = DirectConv.Geometry.of(DirectConv.Frame.forward(Conv2dShape.of(32, 64, 56, 56, 64, 3, 1, 1)),
+                false, 1);
+        assertEquals(1, dense.f().bands(), dense.toString());
+        // maps whose copies fit whole stay whole
+        assertEquals(1, forward(32, 16, 28, 1).f().bands());
+        // aligned whole images past LOCAL_FLOATS (128x28: 1.5 MB of copies) on shared chunks: banded on two threads
+        // when the bands get the image-parallel schedule, whole on one thread and for a single image
+        DirectConv.Geometry two = forward(32, 128, 28, 2);
+        assertEquals(2, two.f().bands(), two.toString());
+        assertTrue(two.local() && two.copies() == 3, two.toString());
+        DirectConv.Geometry one = forward(32, 128, 28, 1);
+        assertEquals(1, one.f().bands(), one.toString());
+        assertTrue(!one.local() && one.copies() == 3, one.toString());
+        assertEquals(2, forward(2, 128, 28, 2).f().bands(), "Conv2dKernelsTest's 128x28 case");
+        DirectConv.Geometry single = forward(1, 128, 28, 2);
+        assertEquals(1, single.f().bands(), "3 bands would still share chunks: " + single);
+        for (Conv2dShape s : BANDED) {
+            DirectConv.Geometry f = DirectConv.Geometry.of(DirectConv.Frame.forward(s), true, 1);
+            DirectConv.Geometry b = DirectConv.Geometry.of(DirectConv.Frame.backwardInput(s), true, 2);
+            assertTrue(f.f().bands() > 1 && f.copies() > 1, f.toString());
+            assertTrue(b.f().bands() > 1 && b.copies() > 1, b.toString());
+            assertTrue(f.f().bands() * f.f().outH() >= s.outHeight() && (f.f().bands() - 1) * f.f().outH() < s.outHeight(),
+                    "bands cover the output rows, none empty: " + f);
+        }
+        assertEquals(14, DirectConv.Geometry.of(DirectConv.Frame.forward(BANDED[0]), true, 1).f().outH());
     }
 
     @Test
