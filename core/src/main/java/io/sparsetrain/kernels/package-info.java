@@ -141,9 +141,9 @@
  *       reach and laid out like an image, whose copies fit 1 MiB (1.03-1.12x at batch 8-32, 1.11-1.30x at batch
  *       1-3 on two threads, same JVM); so are aligned images past 1 MiB (128 channels at 28x28) on several
  *       threads, when the bands get the image-parallel schedule (1.01-1.24x). Two schedules: when every thread gets
- *       at least two image groups and one group's copies fit 1 MiB (ResNet-20 and 64x56x56 at batch 32),
+ *       an image group and some are left over, and one group's copies fit 1 MiB (ResNet-20 and 64x56x56 at batch 32),
  *       each task is a whole image group, padded by the task into its own workspace and read from there by
- *       all its panels (L2-hot copies, coarse tasks); otherwise (batch 1, few images, large maps) all threads
+ *       all its panels (L2-hot copies, coarse tasks); otherwise (batch 1-2 on two threads, large maps) all threads
  *       pad a shared chunk of about 2 MiB of images, then split its (group, panel, row chunk) tasks. The
  *       image-parallel schedule made the 2:4 forward 1.08-2.3x faster on two threads (the shared chunks were
  *       read from L3 by the other core) and 1.01-1.09x on one. Groups left over after the last full round

@@ -190,14 +190,15 @@ class Conv2dKernelsTest {
 
     /**
      * Image groups left over after the last full round on two threads are split across both by column panels
-     * (DirectConvTest checks the split itself): ResNet-20's 64x7 maps at batch 32 (2:4: 7 images a row, 5 groups)
-     * and odd batches (dense and 2:4: one image a row), forward and input gradient against the plain loops.
+     * (DirectConvTest checks the split itself): ResNet-20's 64x7 maps at batch 32 (2:4: 7 images a row, 5 groups),
+     * odd batches (dense and 2:4: one image a row) and three groups, forward and input gradient against the plain loops.
      */
     @Test
     void leftoverImageGroupsSplitAcrossTheThreadsMatchThePlainLoops() {
         SplittableRandom rnd = new SplittableRandom(17);
         Conv2dKernels two = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
-        int[][] shapes = {{64, 7, 32}, {16, 28, 5}, {8, 20, 7}}; // channels, size, batch
+        // also threads + 1 groups: one full round, the last group split (16x28 and 32x14 at batch 3, 16x32 at batch 8)
+        int[][] shapes = {{64, 7, 32}, {16, 28, 5}, {8, 20, 7}, {16, 28, 3}, {32, 14, 3}, {16, 32, 8}}; // channels, size, batch
         for (int[] sh : shapes) {
             Conv2dShape s = Conv2dShape.of(sh[2], sh[0], sh[1], sh[1], sh[0], 3, 1, 1);
             float[] input = TestData.random(rnd, s.inputSize());

@@ -129,10 +129,15 @@ final class DirectConv {
      * <p>Two schedules. Image-parallel ({@code local}): each task pads one image group into its own workspace
      * and runs every panel of it, so the copies it reads were just written by the same core and sit in its L2,
      * and the tasks are coarse (a whole image). Otherwise the groups are padded {@code chunkGroups} at a time
-     * into one shared buffer by all threads, then the (group, panel, row chunk) tasks read it: the batch-1 and
-     * few-image case, where whole images are too few to share among the threads. Measured at batch 32,
+     * into one shared buffer by all threads, then the (group, panel, row chunk) tasks read it: the case of no
+     * more image groups than threads (batch 1 and 2 on two threads). Measured at batch 32,
      * interleaved in one JVM: the 2:4 forward 1.01-1.09x faster image-parallel on one thread and 1.08-2.3x on
-     * two, where the shared chunks (2 MiB, past L2) were read from L3 by the other core.
+     * two, where the shared chunks (2 MiB, past L2) were read from L3 by the other core. Image-parallel from
+     * threads + 1 groups (it took 2 x threads until session 18; the groups left over after a full round are split
+     * by panels since session 17): on two threads, 40 alternated rounds in one JVM, twice, the 2:4 forward and
+     * input gradient 1.03-3.9x faster at batch 1-16 (16x32 at batch 7-9 1.3-3.9x, 16x28 and 32x14 at batch 3
+     * 2.1-3.1x, 128x7 at 12 and 14, 32x16 at 12 and 14, 128x28 at 1), dense 1.6-1.8x at batch 3 (16x28, 32x14),
+     * but 0.91-0.97x at 64x7 batch 12-13 (and batch 11 in one of the two runs).
      */
     record Geometry(Frame f, int group, int wrow, int plane, int groupFloats, int copies, int chunkGroups,
                     int copyStride, int cols, boolean local) {
@@ -228,9 +233,12 @@ final class DirectConv {
             return (f.outH() - 1) * wrow + (group - 1) * f.wp() + f.outW();
         }
 
-        /** Image-parallel: enough image groups to share among the threads, and a group's copies in L2. */
+        /**
+         * Image-parallel: more image groups than threads (a full round, then the rest split by panels), and a group's
+         * copies in L2.
+         */
         private static boolean local(int threads, int groups, long copyFloats) {
-            return threads > 0 && (threads == 1 || groups >= 2 * threads) && copyFloats <= LOCAL_FLOATS;
+            return threads > 0 && (threads == 1 || groups > threads) && copyFloats <= LOCAL_FLOATS;
         }
 
         /**

@@ -27,12 +27,13 @@ public class DirectConvTest {
 
     @Test
     void sharedChunksForFewImagesLargeImagesOrACallerThatChunks() {
-        assertFalse(forward(3, 16, 28, 2).local(), "3 images on 2 threads");
+        assertFalse(forward(2, 16, 28, 2).local(), "2 images on 2 threads: no more groups than threads");
+        assertTrue(forward(3, 16, 28, 2).local(), "3 images on 2 threads: a full round, the third split by panels");
         DirectConv.Geometry big = forward(32, 64, 112, 2); // 64 x 114 x 114 floats a group: past LOCAL_FLOATS
         assertFalse(big.local(), big.toString());
         assertFalse(forward(32, 16, 28, 0).local(), "threads 0: the weight gradient chunks itself");
-        DirectConv.Geometry few = forward(3, 16, 28, 2);
-        assertEquals(3, few.chunkGroups(), "the whole batch in one 2 MiB chunk");
+        DirectConv.Geometry few = forward(2, 16, 28, 2);
+        assertEquals(few.groups(), few.chunkGroups(), "the whole batch in one 2 MiB chunk: " + few);
     }
 
     @Test
@@ -108,7 +109,7 @@ public class DirectConvTest {
         // maps whose copies fit whole stay whole
         assertEquals(1, forward(32, 16, 28, 1).f().bands());
         // aligned whole images past LOCAL_FLOATS (128x28: 1.5 MB of copies) on shared chunks: banded on two threads
-        // when the bands get the image-parallel schedule, whole on one thread and for a single image
+        // when the bands get the image-parallel schedule, whole on one thread
         DirectConv.Geometry two = forward(32, 128, 28, 2);
         assertEquals(2, two.f().bands(), two.toString());
         assertTrue(two.local() && two.copies() == 3, two.toString());
@@ -117,7 +118,10 @@ public class DirectConvTest {
         assertTrue(!one.local() && one.copies() == 3, one.toString());
         assertEquals(2, forward(2, 128, 28, 2).f().bands(), "Conv2dKernelsTest's 128x28 case");
         DirectConv.Geometry single = forward(1, 128, 28, 2);
-        assertEquals(1, single.f().bands(), "3 bands would still share chunks: " + single);
+        assertEquals(3, single.f().bands(), "one image on two threads: 3 bands, a full round and one split: " + single);
+        assertTrue(single.local(), single.toString());
+        // 128x7 stays whole: a band would keep 7 rows
+        assertEquals(1, forward(32, 128, 7, 2).f().bands());
         for (Conv2dShape s : BANDED) {
             DirectConv.Geometry f = DirectConv.Geometry.of(DirectConv.Frame.forward(s), true, 1);
             DirectConv.Geometry b = DirectConv.Geometry.of(DirectConv.Frame.backwardInput(s), true, 2);
