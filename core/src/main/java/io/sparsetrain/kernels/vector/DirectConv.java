@@ -144,8 +144,9 @@ final class DirectConv {
 
         /**
          * The layout of {@code f}, aligned if {@code align} and worthwhile; image-parallel ({@link #local}) when the
-         * product runs on {@code threads} threads (0: a caller that chunks the batch itself) with enough image
-         * groups to share among them and a group's copies fit {@link #LOCAL_FLOATS}.
+         * product runs on {@code threads} threads (0: a caller that chunks the batch itself) with more image
+         * groups than threads and a group's copies fit {@link #LOCAL_FLOATS}. An aligned layout may come back for
+         * a banded frame ({@link Frame#banded}; "Bands" above).
          */
         static Geometry of(Frame f, boolean align, int threads) {
             Geometry whole = layout(f, align, threads);
