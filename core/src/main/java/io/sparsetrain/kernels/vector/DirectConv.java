@@ -83,6 +83,16 @@ final class DirectConv {
                     s.kernelW(), s.dilationW(), 1, s.height());
         }
 
+        /** The source image of entry {@code b} (an image, or one of its bands). */
+        int image(int b) {
+            return b / bands;
+        }
+
+        /** The first output row of entry {@code b} in its image (0 unbanded). */
+        int firstRow(int b) {
+            return b % bands * outH;
+        }
+
         /** This (unbanded) frame cut into {@code bands} bands of output rows as even as they go (fewer if some would be empty). */
         Frame banded(int bands) {
             int bandRows = (outH + bands - 1) / bands;
@@ -161,12 +171,14 @@ final class DirectConv {
             }
             // one image's aligned copies past the budget (56x56 maps at 64 channels: 2.8 MB), or past LOCAL_FLOATS on
             // several threads (28x28 at 128 channels: 1.5 MB): bands whose copies fit LOCAL_FLOATS, if that leaves at
-            // least MIN_BAND_ROWS output rows a band; with few images, enough bands for the image-parallel schedule
-            int l = VectorGemm.L;
-            int w = (f.wp() + l - 1) / l * l;
+            // least MIN_BAND_ROWS output rows a band; with few images, at least twice the threads in bands
+            int w = alignedRow(f, 1);
+            if (w == 0) {
+                return whole;
+            }
             long rowFloats = (long) f.kw() * f.channels() * w;
             int rows = (int) Math.min(Integer.MAX_VALUE, LOCAL_FLOATS / rowFloats) - (f.hp() - f.outH());
-            if (w > MAX_ALIGN_WASTE * f.wp() || rows < MIN_BAND_ROWS || rows >= f.outH()) {
+            if (rows < MIN_BAND_ROWS || rows >= f.outH()) {
                 return whole;
             }
             int bands = (f.outH() + rows - 1) / rows;
@@ -187,8 +199,8 @@ final class DirectConv {
                 double best = Double.MAX_VALUE;
                 boolean bestLocal = false;
                 for (int g = 1; g <= Math.min(l, f.batch()); g++) {
-                    int w = (g * f.wp() + l - 1) / l * l;
-                    if (w > MAX_ALIGN_WASTE * g * f.wp()) {
+                    int w = alignedRow(f, g);
+                    if (w == 0) {
                         continue;
                     }
                     long copyFloats = (long) f.kw() * f.channels() * f.hp() * w;
@@ -227,6 +239,16 @@ final class DirectConv {
             int copyStride = roundUp(chunkGroups * groupFloats + SLACK);
             int cols = cols(f, group, wrow);
             return new Geometry(f, group, wrow, plane, groupFloats, copies, chunkGroups, copyStride, cols, local);
+        }
+
+        /**
+         * The aligned row of {@code group} images side by side: their padded width rounded up to whole vectors, or 0
+         * when that adds more than {@link #MAX_ALIGN_WASTE}.
+         */
+        private static int alignedRow(Frame f, int group) {
+            int l = VectorGemm.L;
+            int w = (group * f.wp() + l - 1) / l * l;
+            return w > MAX_ALIGN_WASTE * group * f.wp() ? 0 : w;
         }
 
         /** Columns of a padded row of {@code group} images {@code wrow} floats wide, up to the last output position. */
@@ -403,8 +425,8 @@ final class DirectConv {
             if (b >= f.batch()) {
                 break;
             }
-            int from = (b / f.bands() * f.channels() + c) * h * w;
-            int shift = b % f.bands() * f.outH() - f.top(); // source row of the band's padded row 0
+            int from = (f.image(b) * f.channels() + c) * h * w;
+            int shift = f.firstRow(b) - f.top(); // source row of the band's padded row 0
             int x0 = dst + j * f.wp() + f.left() - shift * g.wrow();
             for (int y = Math.max(0, shift); y < Math.min(h, shift + f.hp()); y++) {
                 System.arraycopy(src, from + y * w, padded, x0 + y * g.wrow(), w);
@@ -798,14 +820,13 @@ final class DirectConv {
                 int start = oy * wrow + j * f.wp(); // column of (oy, ox = 0) of image (band) b
                 int j0 = Math.max(c0, start);
                 int j1 = Math.min(c1, start + wo);
-                int y = b % f.bands() * f.outH() + oy; // the output row in the image
+                int y = f.firstRow(b) + oy; // the output row in the image
                 if (b >= f.batch() || j0 >= j1 || y >= f.fullOutH()) {
                     continue;
                 }
                 int dst = y * wo + (j0 - start);
-                int image = b / f.bands();
                 for (int r = r0; r < r1; r++) {
-                    System.arraycopy(acc, aOff + (r - r0) * pw + (j0 - c0), out, (image * rows + r) * hw + dst, j1 - j0);
+                    System.arraycopy(acc, aOff + (r - r0) * pw + (j0 - c0), out, (f.image(b) * rows + r) * hw + dst, j1 - j0);
                 }
             }
         }
