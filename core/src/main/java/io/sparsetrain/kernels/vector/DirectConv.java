@@ -177,7 +177,7 @@ final class DirectConv {
                 return whole;
             }
             long rowFloats = (long) f.kw() * f.channels() * w;
-            int rows = (int) Math.min(Integer.MAX_VALUE, LOCAL_FLOATS / rowFloats) - (f.hp() - f.outH());
+            int rows = (int) (LOCAL_FLOATS / rowFloats) - (f.hp() - f.outH()); // at most LOCAL_FLOATS: fits an int
             if (rows < MIN_BAND_ROWS || rows >= f.outH()) {
                 return whole;
             }
