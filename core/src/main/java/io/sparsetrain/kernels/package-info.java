@@ -140,7 +140,10 @@
  *       copies (64 channels at 56x56: 2.8 MB) are cut into bands of output rows, each padded with the kernel's
  *       reach and laid out like an image, whose copies fit 1 MiB (1.03-1.12x at batch 8-32, 1.11-1.30x at batch
  *       1-3 on two threads, same JVM); so are aligned images past 1 MiB (128 channels at 28x28) on several
- *       threads, when the bands get the image-parallel schedule (1.01-1.24x). Two schedules: when every thread gets
+ *       threads, when the bands get the image-parallel schedule (1.01-1.24x). The aligned planes are a few cache
+ *       lines apart when a reduction block's rows would otherwise crowd some L1 sets (planes a multiple of 4 KiB
+ *       apart, as at 32x14: 2:4 1.03-1.07x; the tap-major layouts of channel-wise masks 1.30-1.33x).
+ *       Two schedules: when every thread gets
  *       an image group and some are left over, and one group's copies fit 1 MiB (ResNet-20 and 64x56x56 at batch 32),
  *       each task is a whole image group, padded by the task into its own workspace and read from there by
  *       all its panels (L2-hot copies, coarse tasks); otherwise (batch 1-2 on two threads, large maps) all threads

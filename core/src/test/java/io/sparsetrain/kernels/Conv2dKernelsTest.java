@@ -227,6 +227,44 @@ class Conv2dKernelsTest {
     }
 
     /**
+     * Layouts with a gap of cache lines between the aligned planes (DirectConvTest.GAPPED: 32x14 maps, channel-first
+     * and tap-major K, 128x14 tap-major): the N:M forward and input gradient against the plain loops, on one and two
+     * threads; the tap-major weights are permuted to the plain loops' (channel, tap) order.
+     */
+    @Test
+    void gappedPlanesMatchThePlainLoops() {
+        SplittableRandom rnd = new SplittableRandom(19);
+        KernelThreads oneThread = new KernelThreads(1);
+        Conv2dKernels one = new Conv2dKernels(KernelProvider.vector(oneThread), oneThread);
+        Conv2dKernels two = new Conv2dKernels(KernelProvider.vector(TWO), TWO);
+        for (Conv2dShape s : DirectConvTest.GAPPED) {
+            Conv2dShape plain = s.toBuilder().channelMajorK(false).build();
+            float[] input = TestData.random(rnd, s.inputSize());
+            float[] dOut = TestData.random(rnd, s.outputSize());
+            NmMatrix nm = NmMatrix.fromDense(TestData.random(rnd, s.weightSize()),
+                    TestData.nmMask(rnd, s.outChannels(), s.k(), 2, 4, false), s.outChannels(), s.k(), 2, 4);
+            float[] pruned = nm.toDense();
+            float[] prunedPlain = new float[pruned.length];
+            int kk = s.kernelH() * s.kernelW();
+            for (int co = 0; co < s.outChannels(); co++) {
+                for (int ci = 0; ci < s.inChannels(); ci++) {
+                    for (int tap = 0; tap < kk; tap++) {
+                        prunedPlain[co * s.k() + plain.kRow(ci, tap)] = pruned[co * s.k() + s.kRow(ci, tap)];
+                    }
+                }
+            }
+            float[] y = directForward(plain, input, prunedPlain);
+            float[] dx = directBackwardInput(plain, dOut, prunedPlain);
+            for (Conv2dKernels c : new Conv2dKernels[] {one, two}) {
+                String name = s + (c == one ? " (1 thread)" : " (2 threads)");
+                GemmKernelsTest.assertClose(y, c.forward(s, input, nm), name + " 2:4 forward");
+                GemmKernelsTest.assertClose(dx, c.backwardInput(s, dOut, nm), name + " 2:4 backwardInput");
+            }
+        }
+        oneThread.close();
+    }
+
+    /**
      * The N:M weight gradient at the kept positions (the grouped kernels on stacked padded images for stride 1, the
      * im2col route otherwise) against the plain loops' dense gradient masked: random small shapes, both K orders,
      * every pattern width the kernels split (1:4, 2:4, 3:8, 4:8, 6:8), masks keeping fewer than N in some groups,

@@ -5,6 +5,8 @@ import io.sparsetrain.kernels.KernelThreads;
 import io.sparsetrain.kernels.NmLayout;
 import io.sparsetrain.kernels.NmMatrix;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Stride-1 convolutions read straight from a zero-padded copy of their operand (see
@@ -42,6 +44,18 @@ final class DirectConv {
     static final int LOCAL_FLOATS = 1 << 18;
     /** Most floats of the per-task dW partial sums of the image-parallel weight gradient (16 MiB in all). */
     static final long DW_PARTIAL_FLOATS = 1 << 22;
+    /** Floats per 64-byte cache line. */
+    static final int LINE_FLOATS = 16;
+    /**
+     * Sets of the L1 data cache: 64 sets of 64-byte lines (a 4 KiB period: the L1 of current x86 cores, 32 KiB
+     * 8-way on the target, 48 KiB 12-way on others), and the ways {@link Geometry#setOverflow} counts against.
+     */
+    static final int L1_SETS = 64;
+    static final int L1_WAYS = 8;
+    /** Most cache lines of padding put after each plane of the aligned copies ({@link Geometry#setOverflow}). */
+    static final int MAX_GAP_LINES = 7;
+    /** Reduction blocks {@link Geometry#setOverflow} looks at (the pattern of offsets repeats with the channels). */
+    static final int SIM_BLOCKS = 4;
 
     private DirectConv() {
     }
@@ -59,7 +73,9 @@ final class DirectConv {
     /**
      * A direct convolution's operand and output: source planes [images, channels, h, w] padded to [hp, wp] with the
      * source at (top, left); output [images, rows, outH, outW]; horizontal tap shift unit {@code dw}, taps
-     * {@code kw} (the shifted copies of the aligned layout).
+     * {@code kw} (the shifted copies of the aligned layout); {@code kh} tap rows {@code dh} apart, and the order of
+     * the inner positions the kernels read, (channel, tap) or, {@code tapMajor}, (tap, channel): what
+     * {@link Geometry#setOverflow} needs to know which rows one reduction block reads.
      *
      * <p>Banded ({@code bands > 1}): each image is cut into {@code bands} horizontal bands of {@code outH} output
      * rows (the last one may be shorter), and the frame's {@code batch} counts bands: band i of image b is entry
@@ -67,12 +83,12 @@ final class DirectConv {
      * {@code i * outH - top} on, and writing output rows {@code i * outH} on of {@code fullOutH}.
      */
     record Frame(int batch, int channels, int h, int w, int top, int left, int hp, int wp, int outH, int outW,
-                 int kw, int dw, int bands, int fullOutH) {
+                 int kw, int dw, int bands, int fullOutH, int kh, int dh, boolean tapMajor) {
 
         static Frame forward(Conv2dShape s) {
             return new Frame(s.batch(), s.inChannels(), s.height(), s.width(), s.padH(), s.padW(),
                     s.height() + 2 * s.padH(), s.width() + 2 * s.padW(), s.outHeight(), s.outWidth(),
-                    s.kernelW(), s.dilationW(), 1, s.outHeight());
+                    s.kernelW(), s.dilationW(), 1, s.outHeight(), s.kernelH(), s.dilationH(), s.channelMajorK());
         }
 
         static Frame backwardInput(Conv2dShape s) {
@@ -80,7 +96,7 @@ final class DirectConv {
             int reachW = (s.kernelW() - 1) * s.dilationW();
             return new Frame(s.batch(), s.outChannels(), s.outHeight(), s.outWidth(), reachH - s.padH(),
                     reachW - s.padW(), s.height() + reachH, s.width() + reachW, s.height(), s.width(),
-                    s.kernelW(), s.dilationW(), 1, s.height());
+                    s.kernelW(), s.dilationW(), 1, s.height(), s.kernelH(), s.dilationH(), false);
         }
 
         /** The source image of entry {@code b} (an image, or one of its bands). */
@@ -98,7 +114,7 @@ final class DirectConv {
             int bandRows = (outH + bands - 1) / bands;
             int n = (outH + bandRows - 1) / bandRows;
             return new Frame(batch * n, channels, h, w, top, left, bandRows + hp - outH, wp, bandRows, outW, kw, dw,
-                    n, outH);
+                    n, outH, kh, dh, tapMajor);
         }
     }
 
@@ -124,6 +140,15 @@ final class DirectConv {
      * several threads they are banded too when that gives the image-parallel schedule (1.01-1.24x at batch 2-32 on
      * two threads, 0.97-1.02x at batch 3 and 8), not on one thread, where the bands' extra padded rows cost
      * 0.93-0.96x.
+     *
+     * <p>Planes a few cache lines apart. One reduction block of the gather kernels reads 64 inner positions over a
+     * panel of 8 vectors, 8 cache lines each, and the sweep over the output rows rereads them: spread evenly they fill
+     * the target's 32 KiB 8-way L1. When planes are a multiple of 4 KiB apart (32 channels at 14x14, 4 images a row:
+     * 16 rows of 64 floats) the channels' rows fall into the same sets, so the aligned layout puts up to
+     * {@link DirectConv#MAX_GAP_LINES} lines after each plane, the fewest that leave no set past
+     * {@link DirectConv#L1_WAYS} lines ({@link #setOverflow}). Measured in one JVM against no gap (BENCHMARKS.md,
+     * session 20): 2:4 at 32x14 1.03-1.07x forward and input gradient, the tap-major (channel-wise) forwards at 32x14
+     * and 128x14 1.30-1.33x, no change elsewhere.
      *
      * <p>The group size. Of the image counts per row (up to L) whose aligned row adds at most
      * {@link #MAX_ALIGN_WASTE}, the smallest decides whether the layout is aligned at all; larger ones are taken
@@ -156,9 +181,29 @@ final class DirectConv {
          * The layout of {@code f}, aligned if {@code align} and worthwhile; image-parallel ({@link #local}) when the
          * product runs on {@code threads} threads (0: a caller that chunks the batch itself) with more image
          * groups than threads and a group's copies fit {@link #LOCAL_FLOATS}. An aligned layout may come back for
-         * a banded frame ({@link Frame#banded}; "Bands" above).
+         * a banded frame ({@link Frame#banded}; "Bands" above). Remembered per (frame, align, threads): the aligned
+         * layouts simulate the L1 sets ({@link #setOverflow}), tens of microseconds.
          */
         static Geometry of(Frame f, boolean align, int threads) {
+            Key key = new Key(f, align, threads);
+            Geometry g = CACHE.get(key);
+            if (g == null) {
+                if (CACHE.size() >= CACHE_SIZE) {
+                    CACHE.clear(); // many batch sizes: start over rather than grow
+                }
+                g = choose(f, align, threads);
+                CACHE.put(key, g);
+            }
+            return g;
+        }
+
+        private record Key(Frame f, boolean align, int threads) {
+        }
+
+        private static final int CACHE_SIZE = 1024;
+        static final Map<Key, Geometry> CACHE = new ConcurrentHashMap<>();
+
+        private static Geometry choose(Frame f, boolean align, int threads) {
             Geometry whole = layout(f, align, threads);
             if (!align || f.bands() > 1) {
                 return whole;
@@ -230,15 +275,76 @@ final class DirectConv {
                     }
                 }
             }
-            int plane = f.hp() * wrow;
-            int groupFloats = f.channels() * plane;
             int groups = (f.batch() + group - 1) / group;
-            boolean local = local(threads, groups, (long) copies * groupFloats);
-            int chunkGroups = local ? 1
-                    : (int) Math.max(1, Math.min(groups, CHUNK_FLOATS / ((long) copies * groupFloats)));
-            int copyStride = roundUp(chunkGroups * groupFloats + SLACK);
             int cols = cols(f, group, wrow);
-            return new Geometry(f, group, wrow, plane, groupFloats, copies, chunkGroups, copyStride, cols, local);
+            Geometry best = null;
+            long bestOverflow = Long.MAX_VALUE;
+            // aligned copies: planes a few cache lines apart when that spreads a block's rows over more L1 sets
+            for (int gap = 0; gap <= (copies > 1 ? MAX_GAP_LINES : 0); gap++) {
+                int plane = f.hp() * wrow + gap * LINE_FLOATS;
+                int groupFloats = f.channels() * plane;
+                boolean local = local(threads, groups, (long) copies * groupFloats);
+                int chunkGroups = local ? 1
+                        : (int) Math.max(1, Math.min(groups, CHUNK_FLOATS / ((long) copies * groupFloats)));
+                if (best != null && best.local() && !local) {
+                    break; // never give up the image-parallel schedule for a gap
+                }
+                int copyStride = roundUp(chunkGroups * groupFloats + SLACK);
+                Geometry g = new Geometry(f, group, wrow, plane, groupFloats, copies, chunkGroups, copyStride, cols,
+                        local);
+                long overflow = copies > 1 ? g.setOverflow() : 0;
+                if (overflow < bestOverflow) {
+                    best = g;
+                    bestOverflow = overflow;
+                }
+                if (overflow == 0) {
+                    break;
+                }
+            }
+            return best;
+        }
+
+        /**
+         * L1 set pressure of the aligned layout: over the first {@link DirectConv#SIM_BLOCKS} reduction blocks (the
+         * N:M kernels' {@link VectorGemm#KB} inner positions, in the frame's order) and the first two full-width
+         * panels ({@link VectorGemm#VMAX} vectors), the cache lines those rows cover beyond
+         * {@link DirectConv#L1_WAYS} in any of the {@link DirectConv#L1_SETS} sets. A block's rows (8 lines each)
+         * fill the 32 KiB L1 of the target exactly when spread evenly, and the sweep over all output rows rereads
+         * them; with planes a multiple of 4 KiB apart (32 channels at 14x14: 16 padded rows of 64 floats) every
+         * channel's rows fall into the same sets.
+         */
+        long setOverflow() {
+            int kk = f.kh() * f.kw();
+            int inner = f.channels() * kk;
+            int panel = VectorGemm.VMAX * VectorGemm.L;
+            int lines = panel / LINE_FLOATS;
+            long overflow = 0;
+            int[] count = new int[L1_SETS];
+            int[] firsts = new int[VectorGemm.KB];
+            for (int c0 = 0; c0 < Math.min(cols, 2 * panel); c0 += panel) {
+                for (int b0 = 0; b0 < Math.min(inner, SIM_BLOCKS * VectorGemm.KB); b0 += VectorGemm.KB) {
+                    int n = Math.min(inner, b0 + VectorGemm.KB) - b0;
+                    for (int i = 0; i < n; i++) {
+                        int c = f.tapMajor() ? (b0 + i) % f.channels() : (b0 + i) / kk;
+                        int tap = f.tapMajor() ? (b0 + i) / f.channels() : (b0 + i) % kk;
+                        firsts[i] = (offset(c, tap / f.kw() * f.dh(), tap % f.kw()) + c0) / LINE_FLOATS;
+                    }
+                    // rows a tap row apart share lines: count each line once
+                    Arrays.sort(firsts, 0, n);
+                    Arrays.fill(count, 0);
+                    int next = Integer.MIN_VALUE; // first line not counted yet
+                    for (int i = 0; i < n; i++) {
+                        for (int l = Math.max(firsts[i], next); l < firsts[i] + lines; l++) {
+                            count[l % L1_SETS]++;
+                        }
+                        next = Math.max(next, firsts[i] + lines);
+                    }
+                    for (int x : count) {
+                        overflow += Math.max(0, x - L1_WAYS);
+                    }
+                }
+            }
+            return overflow;
         }
 
         /**

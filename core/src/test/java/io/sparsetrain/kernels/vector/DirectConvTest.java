@@ -168,4 +168,49 @@ public class DirectConvTest {
         int panels = VectorGemm.panels(g.cols(), true).length / 2;
         assertEquals(4 + Math.min(2, panels), DirectConv.TailSplit.of(g.groups(), 2, panels).tasks());
     }
+    /**
+     * Layouts whose aligned planes get a gap of cache lines on one thread ({@link DirectConv.Geometry#setOverflow}):
+     * ResNet-20's 32x14 maps in both K orders (4 images a row: 64-float rows, 4 KiB planes), 128x14 tap-major and
+     * CIFAR's 16x32, at batches the kernel tests run.
+     */
+    public static final Conv2dShape[] GAPPED = {
+        Conv2dShape.of(4, 32, 14, 14, 32, 3, 1, 1),
+        Conv2dShape.builder().batch(2).input(32, 14, 14).outChannels(32).kernel(3, 3).padding(1, 1).channelMajorK(true).build(),
+        Conv2dShape.builder().batch(1).input(128, 14, 14).outChannels(24).kernel(3, 3).padding(1, 1).channelMajorK(true).build(),
+        Conv2dShape.of(3, 16, 32, 32, 16, 3, 1, 1),
+    };
+
+    @Test
+    void planesAMultipleOf4KiBApartAreSpreadOverTheL1Sets() {
+        // 32x14, batch 32: 16 padded rows of 64 floats are 4 KiB a plane, so every channel's rows of a reduction
+        // block fall into the same L1 sets; one line (16 floats) between planes spreads them
+        for (int threads = 1; threads <= 2; threads++) {
+            DirectConv.Geometry g = forward(32, 32, 14, threads);
+            assertEquals(16 * 64 + 16, g.plane(), g.toString());
+            assertEquals(0, g.setOverflow(), g.toString());
+            DirectConv.Geometry noGap = withPlane(g, 16 * 64);
+            assertTrue(noGap.setOverflow() > 0, "without the gap: " + noGap);
+        }
+        // 16x28: 30 padded rows of 32 floats (3840 bytes) already spread; no gap
+        DirectConv.Geometry g = forward(32, 16, 28, 1);
+        assertEquals(30 * 32, g.plane(), g.toString());
+        assertEquals(0, g.setOverflow(), g.toString());
+        // the unaligned layout (the dense kernels) keeps its planes together
+        Conv2dShape s = Conv2dShape.of(32, 32, 14, 14, 32, 3, 1, 1);
+        DirectConv.Geometry dense = DirectConv.Geometry.of(DirectConv.Frame.forward(s), false, 1);
+        assertEquals(16 * 16, dense.plane(), dense.toString());
+        for (Conv2dShape gapped : GAPPED) {
+            DirectConv.Geometry f = DirectConv.Geometry.of(DirectConv.Frame.forward(gapped), true, 1);
+            assertTrue(f.plane() > f.f().hp() * f.wrow() && f.plane() % VectorGemm.L == 0, f.toString());
+            assertTrue(f.setOverflow() < withPlane(f, f.f().hp() * f.wrow()).setOverflow(), f.toString());
+        }
+    }
+
+    /** {@code g} with its planes {@code plane} floats apart (its copy stride and group size to match). */
+    private static DirectConv.Geometry withPlane(DirectConv.Geometry g, int plane) {
+        int groupFloats = g.f().channels() * plane;
+        int copyStride = (g.chunkGroups() * groupFloats + DirectConv.SLACK + 15) & ~15;
+        return new DirectConv.Geometry(g.f(), g.group(), g.wrow(), plane, groupFloats, g.copies(), g.chunkGroups(),
+                copyStride, g.cols(), g.local());
+    }
 }
