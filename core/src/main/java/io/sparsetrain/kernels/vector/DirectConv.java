@@ -201,7 +201,7 @@ final class DirectConv {
         }
 
         private static final int CACHE_SIZE = 1024;
-        static final Map<Key, Geometry> CACHE = new ConcurrentHashMap<>();
+        private static final Map<Key, Geometry> CACHE = new ConcurrentHashMap<>();
 
         private static Geometry choose(Frame f, boolean align, int threads) {
             Geometry whole = layout(f, align, threads);
@@ -306,7 +306,8 @@ final class DirectConv {
 
         /**
          * L1 set pressure of the aligned layout: over the first {@link DirectConv#SIM_BLOCKS} reduction blocks (the
-         * N:M kernels' {@link VectorGemm#KB} inner positions, in the frame's order) and the first two full-width
+         * N:M kernels' {@link VectorGemm#KB} inner positions, in the frame's order; the input gradient's flipped taps
+         * are taken unflipped, the same rows of each channel) and the first two full-width
          * panels ({@link VectorGemm#VMAX} vectors), the cache lines those rows cover beyond
          * {@link DirectConv#L1_WAYS} in any of the {@link DirectConv#L1_SETS} sets. A block's rows (8 lines each)
          * fill the 32 KiB L1 of the target exactly when spread evenly, and the sweep over all output rows rereads
